@@ -1,0 +1,517 @@
+//! The command line: subcommands call the same library functions the daemon uses.
+//!
+//! Results go to stdout (one stable JSON object per line with `--json`); logs and progress
+//! bars go to stderr. A closed stdout (`znt search … | head`) ends the command quietly.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::daemon::IndexProgress;
+use crate::embed::Embedder;
+use crate::query::names::NameIndex;
+use crate::query::{Engine, Filters, SearchMode, SearchRequest};
+use crate::store::{Store, StoreConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "znt",
+    version,
+    about = "Zenith: a private, always-fresh index of your workspace's API symbols",
+    after_help = "Exit codes: 0 success (also when stdout is closed early), 1 error, 2 invalid usage.\n\
+                  Environment: ZENITH_INDEX_DIR, ZENITH_CACHE_DIR, ZENITH_LANCE_EXTENSION, ZENITH_MODEL_DIR,\n\
+                  ZENITH_OFFLINE=1, RUST_LOG (logs go to stderr)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub location: IndexLocation,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which index a command works on.
+#[derive(Debug, Clone, Args)]
+pub struct IndexLocation {
+    /// Index directory or s3://bucket/prefix (default: a per-workspace folder in the XDG cache).
+    #[arg(long, global = true, env = "ZENITH_INDEX_DIR")]
+    pub index_dir: Option<String>,
+    /// Workspace root (default: the current directory).
+    #[arg(long, global = true)]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch what Zenith needs at run time (the DuckDB lance extension, the embedding model)
+    /// into the cache, hash-checked.
+    Setup,
+    /// Build or update the index of a workspace (names first, then embeddings).
+    Index {
+        /// Workspace root (default: --workspace or the current directory).
+        path: Option<PathBuf>,
+        /// Index names only; skip embeddings (semantic search then covers nothing new).
+        #[arg(long)]
+        no_embed: bool,
+    },
+    /// Find symbols by name (the `workspace/symbol` ranking).
+    Symbols {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search by meaning (semantic), words (fulltext) or both (hybrid, the default).
+    Search {
+        query: String,
+        #[arg(long, value_enum, default_value = "hybrid")]
+        mode: SearchMode,
+        #[arg(long = "lang")]
+        language: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long = "path")]
+        path_prefix: Option<String>,
+        #[arg(long)]
+        visibility: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the language server on stdin/stdout (started by an editor).
+    Serve {
+        /// Maximum `workspace/symbol` results (clients may override with
+        /// initializationOptions.symbolLimit).
+        #[arg(long)]
+        symbol_limit: Option<usize>,
+    },
+    /// Keep the index of a workspace up to date until interrupted (the daemon without an editor).
+    Daemon {
+        /// Workspace root (default: --workspace or the current directory).
+        path: Option<PathBuf>,
+        /// Do not load the embedding model (names only).
+        #[arg(long)]
+        no_embed: bool,
+    },
+    /// Show what the index holds.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Logs go to stderr: stdout carries results (and, in serve mode, the protocol).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut location = cli.location;
+    let workspace_for_config = match &cli.command {
+        Command::Index {
+            path: Some(path), ..
+        }
+        | Command::Daemon {
+            path: Some(path), ..
+        } => Some(path.clone()),
+        _ => location.workspace.clone(),
+    }
+    .or_else(|| std::env::current_dir().ok());
+    let settings = crate::config::load(workspace_for_config.as_deref())?;
+    if location.index_dir.is_none() {
+        location.index_dir = settings.index_dir.clone();
+    }
+    match cli.command {
+        Command::Setup => {
+            let engine = Engine::open().context("obtaining the DuckDB lance extension")?;
+            eprintln!("lance extension: {:?}", engine.extension_source());
+            let model = crate::assets::model_dir().context("obtaining the embedding model")?;
+            eprintln!("embedding model: {}", model.display());
+            Ok(())
+        }
+        Command::Index { path, no_embed } => {
+            let workspace = path
+                .or(location.workspace.clone())
+                .unwrap_or(std::env::current_dir()?);
+            let location = IndexLocation {
+                workspace: Some(workspace.clone()),
+                ..location
+            };
+            runtime.block_on(index(
+                &location,
+                &workspace,
+                &settings,
+                !no_embed && settings.embed_enabled,
+            ))
+        }
+        Command::Symbols { query, limit, json } => {
+            let store = runtime.block_on(open_store(&location))?;
+            let engine = Engine::shared()?;
+            let index = NameIndex::new(engine.name_entries(&store.dataset_uri())?);
+            let mut out = std::io::stdout().lock();
+            for found in index.search(&query, limit) {
+                let entry = found.entry;
+                if json {
+                    let value = serde_json::json!({
+                        "name": entry.name, "qualified_name": entry.qualified_name, "kind": entry.kind,
+                        "language": entry.language, "path": entry.path, "start_line": entry.start_line + 1,
+                        "end_line": entry.end_line + 1, "signature": null, "doc": null, "score": found.score,
+                    });
+                    writeln!(out, "{value}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}:{}  {}  {}",
+                        entry.path,
+                        entry.start_line + 1,
+                        entry.kind,
+                        entry.qualified_name
+                    )?;
+                }
+            }
+            Ok(())
+        }
+        Command::Search {
+            query,
+            mode,
+            language,
+            kind,
+            path_prefix,
+            visibility,
+            limit,
+            json,
+        } => {
+            let store = runtime.block_on(open_store(&location))?;
+            let engine = Engine::shared()?;
+            let vector = match mode {
+                SearchMode::Fulltext => None,
+                SearchMode::Semantic | SearchMode::Hybrid => {
+                    let embedder = load_embedder(&settings)?;
+                    Some(embedder.embed_query(&query)?)
+                }
+            };
+            let mut request = SearchRequest::new(mode, query, vector);
+            request.filters = Filters {
+                language,
+                kind,
+                path_prefix,
+                visibility,
+            };
+            request.limit = limit;
+            let hits = engine.search(&store.dataset_uri(), &request)?;
+            let mut out = std::io::stdout().lock();
+            for hit in hits {
+                if json {
+                    let value = serde_json::json!({
+                        "name": hit.name, "qualified_name": hit.qualified_name, "kind": hit.kind,
+                        "language": hit.language, "path": hit.path, "start_line": hit.start_line + 1,
+                        "end_line": hit.end_line + 1, "signature": hit.signature, "doc": hit.doc, "score": hit.score,
+                    });
+                    writeln!(out, "{value}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}:{}  {}  {}  {}  ({:.3})",
+                        hit.path,
+                        hit.start_line + 1,
+                        hit.kind,
+                        hit.qualified_name,
+                        hit.signature,
+                        hit.score
+                    )?;
+                    if let Some(first_line) = hit.doc.as_deref().and_then(|d| d.lines().next()) {
+                        writeln!(out, "    {first_line}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Serve { symbol_limit } => {
+            let options = crate::lsp::ServeOptions {
+                index_dir: location.index_dir.clone(),
+                symbol_limit: symbol_limit.unwrap_or(settings.symbol_limit),
+                batch_window: settings.batch_window,
+            };
+            runtime.block_on(crate::lsp::serve(options))?;
+            // Leave without waiting for background work: the client has gone.
+            std::process::exit(0);
+        }
+        Command::Daemon { path, no_embed } => {
+            let workspace = path
+                .or(location.workspace.clone())
+                .unwrap_or(std::env::current_dir()?);
+            let location = IndexLocation {
+                workspace: Some(workspace.clone()),
+                ..location
+            };
+            runtime.block_on(run_daemon(
+                &location,
+                &workspace,
+                &settings,
+                !no_embed && settings.embed_enabled,
+            ))
+        }
+        Command::Status { json } => {
+            let store = runtime.block_on(open_store(&location))?;
+            let stats = runtime.block_on(store.stats())?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let value = serde_json::json!({
+                    "index": store.dataset_uri(),
+                    "version": stats.version,
+                    "symbols": stats.rows,
+                    "embedded": stats.embedded_rows,
+                    "fragments": stats.fragments,
+                    "model": crate::store::EmbeddingModel::default().name,
+                });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(out, "index     {}", store.dataset_uri())?;
+                writeln!(out, "version   {}", stats.version)?;
+                writeln!(
+                    out,
+                    "symbols   {} ({} embedded)",
+                    stats.rows, stats.embedded_rows
+                )?;
+                writeln!(out, "fragments {}", stats.fragments)?;
+                writeln!(
+                    out,
+                    "model     {}",
+                    crate::store::EmbeddingModel::default().name
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load_embedder(settings: &crate::config::Settings) -> anyhow::Result<Embedder> {
+    let dir = crate::assets::model_dir()?;
+    Ok(Embedder::load(&dir, settings.embed)?)
+}
+
+/// Progress bars on stderr when it is a terminal; nothing otherwise.
+struct Bars {
+    files: Option<ProgressBar>,
+    embedded: Option<ProgressBar>,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        let interactive = std::io::stderr().is_terminal();
+        let bar = |label: &str| {
+            interactive.then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template(&format!(
+                        "{label:>9} [{{bar:30}}] {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
+                    ))
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar
+            })
+        };
+        Bars {
+            files: bar("files"),
+            embedded: bar("embedded"),
+        }
+    }
+}
+
+impl IndexProgress for Bars {
+    fn files(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.files {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    }
+    fn embedded(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.embedded {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    }
+}
+
+async fn index(
+    location: &IndexLocation,
+    workspace: &Path,
+    settings: &crate::config::Settings,
+    embed: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let store = open_store(location).await?;
+    let bars = Bars::new();
+    let options = settings.index.clone();
+    let report = crate::daemon::reconcile(workspace, &store, &options, &bars).await?;
+    if let Some(bar) = &bars.files {
+        bar.finish_and_clear();
+    }
+    let mut embedded = 0;
+    if embed {
+        match load_embedder(settings) {
+            Ok(embedder) => {
+                embedded =
+                    crate::daemon::embed_pending(&store, &embedder, options.embed_batch, &bars)
+                        .await?;
+            }
+            // Names stay searchable without the model; say how to get semantic search.
+            Err(error) => eprintln!("warning: embeddings skipped: {error:#}"),
+        }
+    }
+    if let Some(bar) = &bars.embedded {
+        bar.finish_and_clear();
+    }
+    store.refresh_indexes().await?;
+    let stats = store.stats().await?;
+    eprintln!(
+        "indexed {} files ({} parsed, {} unchanged, {} deleted, {} with syntax errors, {} skipped) → {} symbols, \
+         {} embedded ({} now, {} reused) in {:.1}s\nindex: {}",
+        report.files_seen,
+        report.files_parsed,
+        report.files_unchanged,
+        report.files_deleted,
+        report.files_partial,
+        report.skipped.len(),
+        stats.rows,
+        stats.embedded_rows,
+        embedded,
+        report.embeddings_reused,
+        started.elapsed().as_secs_f64(),
+        store.dataset_uri()
+    );
+    Ok(())
+}
+
+async fn run_daemon(
+    location: &IndexLocation,
+    workspace: &Path,
+    settings: &crate::config::Settings,
+    embed: bool,
+) -> anyhow::Result<()> {
+    let uri = index_uri(location)?;
+    let _lock = crate::daemon::IndexLock::acquire(&uri)?;
+    let store = open_store(location).await?;
+    let embedder = if embed {
+        match load_embedder(settings) {
+            Ok(embedder) => Some(std::sync::Arc::new(embedder)),
+            Err(error) => {
+                eprintln!("warning: embeddings off: {error:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let root = workspace.canonicalize()?;
+    let (events, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let sink = {
+        let events = events.clone();
+        move |change: crate::watch::Change| {
+            let _ = events.send(match change {
+                crate::watch::Change::Paths(paths) => crate::daemon::Event::Paths(paths),
+                crate::watch::Change::Rescan => crate::daemon::Event::Rescan,
+            });
+        }
+    };
+    let _watcher = crate::watch::watch(
+        std::slice::from_ref(&root),
+        std::time::Duration::from_millis(50),
+        sink,
+    )?;
+    let live = crate::daemon::LiveIndex {
+        root,
+        store,
+        options: settings.index.clone(),
+        embedder,
+        batch_window: settings.batch_window,
+    };
+    let publish = |status: crate::daemon::WriterStatus| {
+        tracing::info!(
+            version = status.version,
+            symbols = status.symbols,
+            embedded = status.embedded,
+            commit_ms = status.last_commit_ms,
+            "index updated"
+        );
+    };
+    tokio::select! {
+        result = live.run(inbox, publish) => result,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+async fn open_store(location: &IndexLocation) -> anyhow::Result<Store> {
+    let uri = index_uri(location)?;
+    let config = StoreConfig::new(uri.clone());
+    let store = Store::open(&config)
+        .await
+        .with_context(|| format!("opening the index at {uri}"))?;
+    Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
+    Ok(store)
+}
+
+/// The index location: `--index-dir` / `ZENITH_INDEX_DIR`, else
+/// `<cache>/indexes/<workspace name>-<hash of its canonical path>`.
+pub fn index_uri(location: &IndexLocation) -> anyhow::Result<String> {
+    if let Some(dir) = &location.index_dir {
+        return Ok(dir.clone());
+    }
+    let workspace = match &location.workspace {
+        Some(path) => path.clone(),
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    Ok(default_index_dir(&workspace)?
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// The default per-workspace index directory under the user's cache.
+pub fn default_index_dir(workspace: &Path) -> anyhow::Result<PathBuf> {
+    let canonical = workspace
+        .canonicalize()
+        .with_context(|| format!("resolving the workspace {}", workspace.display()))?;
+    let name = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into());
+    let digest = crate::symbols::content_hash(canonical.to_string_lossy().as_bytes());
+    Ok(crate::assets::cache_dir()
+        .join("indexes")
+        .join(format!("{name}-{}", &digest[..12])))
+}

@@ -1,0 +1,528 @@
+//! The single writer: brings the Lance table in line with the workspace.
+//!
+//! This module owns the reconcile (walk → compare content hashes with the table → parse only
+//! what changed → replace those files' symbols in one commit per batch → delete vanished files),
+//! the embedding back-fill (names are searchable first; vectors follow in later commits, reused
+//! from the table whenever the embedded text is unchanged) and index maintenance. Every write
+//! to the table goes through here or through `store` calls made from here.
+//! Architecture Invariant: one `Indexer` writes one index at a time.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use crate::embed::Embedder;
+use crate::parse::{ParseLimits, SkipReason, parse};
+use crate::store::Store;
+use crate::symbols::{Symbol, content_hash, extract_symbols};
+use crate::watch::{Skipped, WalkConfig, WorkspaceFile, scan, scan_paths};
+
+/// How a workspace is indexed.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub walk: WalkConfig,
+    pub parse: ParseLimits,
+    /// Files parsed and committed together; each group is one Lance commit.
+    pub files_per_commit: usize,
+    /// Symbols embedded per back-fill commit.
+    pub embed_batch: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            walk: WalkConfig::default(),
+            parse: ParseLimits::default(),
+            files_per_commit: 1000,
+            embed_batch: 256,
+        }
+    }
+}
+
+/// Progress callbacks (the CLI draws bars; the LSP sends `$/progress`).
+pub trait IndexProgress: Sync {
+    fn files(&self, _done: usize, _total: usize) {}
+    fn embedded(&self, _done: usize, _total: usize) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+impl IndexProgress for Silent {}
+
+/// What one reconcile did.
+#[derive(Debug, Default, Clone)]
+pub struct IndexReport {
+    pub files_seen: usize,
+    pub files_parsed: usize,
+    pub files_unchanged: usize,
+    pub files_deleted: usize,
+    pub files_partial: usize,
+    pub symbols_written: usize,
+    pub embeddings_reused: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+enum FileOutcome {
+    Symbols {
+        relative: String,
+        symbols: Vec<Symbol>,
+        partial: bool,
+    },
+    Skipped(Skipped),
+}
+
+/// Reads, parses and extracts one file. A failure skips the file with its reason.
+fn process_file(file: &WorkspaceFile, limits: &ParseLimits, indexed_at: i64) -> FileOutcome {
+    let skipped = |reason: String| {
+        FileOutcome::Skipped(Skipped {
+            relative: file.relative.clone(),
+            reason,
+        })
+    };
+    let bytes = match std::fs::read(&file.absolute) {
+        Ok(bytes) => bytes,
+        Err(error) => return skipped(format!("unreadable: {error}")),
+    };
+    let file_hash = content_hash(&bytes);
+    match parse(Path::new(&file.relative), &bytes, limits) {
+        Ok(parsed) => {
+            if parsed.lossy_utf8 {
+                tracing::info!(path = %file.relative, "invalid UTF-8 decoded lossily");
+            }
+            let extraction = extract_symbols(&file.relative, &parsed, &file_hash, indexed_at);
+            FileOutcome::Symbols {
+                relative: file.relative.clone(),
+                symbols: extraction.symbols,
+                partial: extraction.partial,
+            }
+        }
+        // Unsupported, binary, huge and timed-out files still get a row-less entry: nothing to
+        // index, but a reason to report.
+        Err(SkipReason::UnsupportedLanguage) => FileOutcome::Skipped(Skipped {
+            relative: file.relative.clone(),
+            reason: String::new(),
+        }),
+        Err(reason) => skipped(reason.to_string()),
+    }
+}
+
+/// True when the file's language is supported (by extension, or shebang for scripts).
+fn is_source_file(file: &WorkspaceFile) -> bool {
+    let path = Path::new(&file.relative);
+    if path.extension().is_some() {
+        return crate::parse::Language::detect(path, b"").is_some();
+    }
+    let mut head = [0u8; 256];
+    let read = std::fs::File::open(&file.absolute)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    crate::parse::Language::detect(path, &head[..read]).is_some()
+}
+
+/// Hashes a file's content, or `None` when it cannot be read.
+fn file_hash(file: &WorkspaceFile) -> Option<String> {
+    std::fs::read(&file.absolute)
+        .ok()
+        .map(|bytes| content_hash(&bytes))
+}
+
+/// Brings the table in line with the workspace at `root`: new and changed files are parsed
+/// and replaced (one commit per `files_per_commit` files), vanished files deleted, unchanged
+/// files not even parsed. Embeddings of unchanged texts are carried over from the table.
+pub async fn reconcile(
+    root: &Path,
+    store: &Store,
+    options: &IndexOptions,
+    progress: &dyn IndexProgress,
+) -> anyhow::Result<IndexReport> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("resolving {}", root.display()))?;
+    let walk = scan(&root, &options.walk)?;
+    let indexed = store.file_hashes().await?;
+    apply(store, walk, indexed, |_| true, options, progress).await
+}
+
+/// Re-checks only `targets` (absolute files or directories that changed on disk): the delta
+/// path of the daemon. Paths under a target that are indexed but no longer accepted (deleted,
+/// renamed away, now ignored) lose their symbols in the same commit as the rest of the delta.
+pub async fn reconcile_paths(
+    root: &Path,
+    targets: &[std::path::PathBuf],
+    store: &Store,
+    options: &IndexOptions,
+) -> anyhow::Result<IndexReport> {
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("resolving {}", root.display()))?;
+    let relative_targets: Vec<String> = targets
+        .iter()
+        .map(|t| crate::watch::relative_path(&root, t))
+        .collect();
+    let walk = scan_paths(&root, targets, &options.walk)?;
+    let indexed = store.file_hashes().await?;
+    let under_target = |path: &str| {
+        relative_targets.iter().any(|target| {
+            target.is_empty()
+                || path == target
+                || path
+                    .strip_prefix(target.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    apply(store, walk, indexed, under_target, options, &Silent).await
+}
+
+/// The common tail of both reconciles. `in_scope` says which indexed paths the walk was
+/// responsible for (all of them for a full walk, those under the targets for a delta), so an
+/// indexed path in scope but not walked has vanished.
+async fn apply(
+    store: &Store,
+    mut walk: crate::watch::Scan,
+    indexed: HashMap<String, String>,
+    in_scope: impl Fn(&str) -> bool,
+    options: &IndexOptions,
+    progress: &dyn IndexProgress,
+) -> anyhow::Result<IndexReport> {
+    // Only files of a supported language are candidates; the rest are not read further.
+    walk.files.retain(is_source_file);
+    let mut report = IndexReport {
+        files_seen: walk.files.len(),
+        skipped: walk.skipped,
+        ..Default::default()
+    };
+    for skipped in &report.skipped {
+        tracing::info!(path = %skipped.relative, reason = %skipped.reason, "skipped");
+    }
+    let on_disk: HashSet<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
+    let vanished: Vec<String> = indexed
+        .keys()
+        .filter(|path| in_scope(path) && !on_disk.contains(path.as_str()))
+        .cloned()
+        .collect();
+
+    // Which files changed: hash them in parallel (reading is cheap next to parsing).
+    let changed: Vec<&WorkspaceFile> = walk
+        .files
+        .par_iter()
+        .filter(|file| match indexed.get(&file.relative) {
+            Some(hash) => file_hash(file).as_deref() != Some(hash.as_str()),
+            None => true,
+        })
+        .collect();
+    report.files_unchanged = walk.files.len() - changed.len();
+    let indexed_at = now_micros();
+    let total = changed.len();
+    let mut done = 0;
+    progress.files(done, total);
+    let mut pending_deletes = vanished;
+    report.files_deleted = pending_deletes.len();
+    for group in changed.chunks(options.files_per_commit.max(1)) {
+        let outcomes: Vec<FileOutcome> = group
+            .par_iter()
+            .map(|file| process_file(file, &options.parse, indexed_at))
+            .collect();
+        // Every file of the group is replaced, including files that now yield no symbols.
+        let mut paths: Vec<String> = std::mem::take(&mut pending_deletes);
+        let mut symbols = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                FileOutcome::Symbols {
+                    relative,
+                    symbols: file_symbols,
+                    partial,
+                } => {
+                    report.files_parsed += 1;
+                    report.files_partial += usize::from(partial);
+                    symbols.extend(file_symbols);
+                    paths.push(relative);
+                }
+                FileOutcome::Skipped(skipped) => {
+                    if !skipped.reason.is_empty() {
+                        tracing::info!(path = %skipped.relative, reason = %skipped.reason, "skipped");
+                        report.skipped.push(skipped.clone());
+                    }
+                    paths.push(skipped.relative);
+                }
+            }
+        }
+        // Vectors of texts that are already embedded somewhere in the table are reused.
+        let wanted: Vec<String> = symbols.iter().map(|s| s.text_hash.clone()).collect();
+        let cache = store.cached_embeddings(&wanted).await?;
+        for symbol in &mut symbols {
+            if let Some(vector) = cache.get(&symbol.text_hash) {
+                symbol.embedding = Some(vector.clone());
+                report.embeddings_reused += 1;
+            }
+        }
+        report.symbols_written += symbols.len();
+        store.replace_files(&paths, &symbols).await?;
+        done += group.len();
+        progress.files(done, total);
+    }
+    if !pending_deletes.is_empty() {
+        store.delete_files(&pending_deletes).await?;
+    }
+    Ok(report)
+}
+
+/// Embeds every row that has no vector yet, `batch` rows per commit. Returns how many rows
+/// were embedded. Reused vectors were already filled in by `reconcile`.
+pub async fn embed_pending(
+    store: &Store,
+    embedder: &Embedder,
+    batch: usize,
+    progress: &dyn IndexProgress,
+) -> anyhow::Result<usize> {
+    let stats = store.stats().await?;
+    let total = stats.rows - stats.embedded_rows;
+    let mut done = 0;
+    progress.embedded(done, total);
+    loop {
+        let mut rows = store.unembedded(batch.max(1)).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let texts: Vec<String> = rows.iter().map(crate::symbols::embedding_text).collect();
+        let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // The forward pass is CPU-bound: keep it off the async workers.
+        let vectors = tokio::task::block_in_place(|| embedder.embed(&text_refs))?;
+        for (row, vector) in rows.iter_mut().zip(vectors) {
+            row.embedding = Some(vector);
+        }
+        store.update_rows(&rows).await?;
+        done += rows.len();
+        progress.embedded(done.min(total), total);
+    }
+    Ok(done)
+}
+
+/// What the live daemon is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// These absolute paths changed on disk (from the watcher or the editor's notifications).
+    Paths(Vec<std::path::PathBuf>),
+    /// Re-check the whole workspace (lost events, ignore rules changed, `zenith/reindex`).
+    Rescan,
+}
+
+/// The writer's state, published after every commit for readers (`zenith/status`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WriterStatus {
+    pub ready: bool,
+    pub version: u64,
+    pub symbols: usize,
+    pub embedded: usize,
+    pub pending_changes: usize,
+    pub last_errors: Vec<Skipped>,
+    pub last_commit_ms: f64,
+}
+
+/// Keeps one workspace's index equal to the workspace, as the only writer of that index.
+pub struct LiveIndex {
+    pub root: std::path::PathBuf,
+    pub store: Store,
+    pub options: IndexOptions,
+    pub embedder: Option<std::sync::Arc<Embedder>>,
+    /// Changes arriving within this window after the first become one commit.
+    pub batch_window: std::time::Duration,
+}
+
+/// Thresholds of the periodic maintenance (Lance never compacts by itself).
+const MAX_FRAGMENTS: usize = 32;
+const MAX_UNINDEXED_ROWS: usize = 20_000;
+/// Rows embedded per background step; small, so deltas never wait long behind embedding.
+const EMBED_STEP: usize = 64;
+
+impl LiveIndex {
+    /// Runs until `events` closes: a startup reconcile, then deltas as they come, embeddings in
+    /// the background between them, and maintenance when fragments or unindexed rows pile up.
+    /// `publish` is called after every commit.
+    pub async fn run(
+        self,
+        mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+        publish: impl Fn(WriterStatus) + Send + Sync,
+    ) -> anyhow::Result<()> {
+        let mut status = WriterStatus::default();
+        let report = reconcile(&self.root, &self.store, &self.options, &Silent).await?;
+        status.last_errors = report.skipped;
+        self.refresh(&mut status, &publish, 0.0).await?;
+        let mut embedding_pending = self.embedder.is_some();
+        loop {
+            let event = if embedding_pending {
+                match events.try_recv() {
+                    Ok(event) => Some(event),
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        embedding_pending = self.embed_step().await?;
+                        if !embedding_pending {
+                            self.maintain().await?;
+                            let last_commit_ms = status.last_commit_ms;
+                            self.refresh(&mut status, &publish, last_commit_ms).await?;
+                        }
+                        continue;
+                    }
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            } else {
+                events.recv().await
+            };
+            let Some(first) = event else { return Ok(()) };
+            // Collect what else arrives within the batch window into the same commit.
+            let mut batch = vec![first];
+            let deadline = tokio::time::Instant::now() + self.batch_window;
+            while let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await {
+                batch.push(event);
+            }
+            status.pending_changes = batch.len();
+            let started = std::time::Instant::now();
+            let report = if batch.contains(&Event::Rescan) {
+                reconcile(&self.root, &self.store, &self.options, &Silent).await?
+            } else {
+                let mut targets: Vec<std::path::PathBuf> = batch
+                    .into_iter()
+                    .flat_map(|event| match event {
+                        Event::Paths(paths) => paths,
+                        Event::Rescan => Vec::new(),
+                    })
+                    .collect();
+                targets.sort();
+                targets.dedup();
+                // A changed ignore file changes what is indexed anywhere below it.
+                if targets.iter().any(|t| {
+                    t.file_name().is_some_and(|n| {
+                        n == ".gitignore" || n == ".ignore" || n == ".zenithignore"
+                    })
+                }) {
+                    reconcile(&self.root, &self.store, &self.options, &Silent).await?
+                } else {
+                    reconcile_paths(&self.root, &targets, &self.store, &self.options).await?
+                }
+            };
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            status.pending_changes = 0;
+            if !report.skipped.is_empty() {
+                status.last_errors = report.skipped;
+            }
+            embedding_pending = self.embedder.is_some();
+            self.refresh(&mut status, &publish, elapsed).await?;
+        }
+    }
+
+    async fn refresh(
+        &self,
+        status: &mut WriterStatus,
+        publish: &(impl Fn(WriterStatus) + Send + Sync),
+        commit_ms: f64,
+    ) -> anyhow::Result<()> {
+        let stats = self.store.stats().await?;
+        status.ready = true;
+        status.version = stats.version;
+        status.symbols = stats.rows;
+        status.embedded = stats.embedded_rows;
+        status.last_commit_ms = commit_ms;
+        publish(status.clone());
+        Ok(())
+    }
+
+    /// Embeds one small batch; returns whether more rows are waiting.
+    async fn embed_step(&self) -> anyhow::Result<bool> {
+        let Some(embedder) = &self.embedder else {
+            return Ok(false);
+        };
+        let mut rows = self.store.unembedded(EMBED_STEP).await?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let texts: Vec<String> = rows.iter().map(crate::symbols::embedding_text).collect();
+        let embedder = embedder.clone();
+        let vectors = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            embedder.embed(&refs)
+        })
+        .await??;
+        for (row, vector) in rows.iter_mut().zip(vectors) {
+            row.embedding = Some(vector);
+        }
+        self.store.update_rows(&rows).await?;
+        Ok(rows.len() == EMBED_STEP)
+    }
+
+    /// Compacts and refreshes indexes when fragments or unindexed rows pass their thresholds.
+    async fn maintain(&self) -> anyhow::Result<()> {
+        let stats = self.store.stats().await?;
+        let unindexed = stats
+            .vector_index
+            .map(|c| c.unindexed_rows)
+            .unwrap_or(stats.embedded_rows)
+            + stats
+                .fulltext_index
+                .map(|c| c.unindexed_rows)
+                .unwrap_or(stats.rows);
+        let needs_index = stats.fulltext_index.is_none()
+            || (stats.vector_index.is_none()
+                && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX);
+        if stats.fragments > MAX_FRAGMENTS || unindexed > MAX_UNINDEXED_ROWS || needs_index {
+            tracing::info!(
+                fragments = stats.fragments,
+                unindexed,
+                "maintenance: optimize and refresh indexes"
+            );
+            self.store
+                .optimize(std::time::Duration::from_secs(60))
+                .await?;
+            self.store.refresh_indexes().await?;
+        }
+        Ok(())
+    }
+}
+
+/// An exclusive lock on an index: two writers on one index would interleave commits of
+/// different views of the workspace. Released when dropped (or when the process dies).
+pub struct IndexLock {
+    _file: std::fs::File,
+    pub path: std::path::PathBuf,
+}
+
+impl IndexLock {
+    /// Takes the lock of the index at `uri` (a directory, or for `s3://` a file in the cache).
+    pub fn acquire(uri: &str) -> anyhow::Result<IndexLock> {
+        let path = if uri.contains("://") {
+            crate::assets::cache_dir()
+                .join("locks")
+                .join(format!("{}.lock", &content_hash(uri.as_bytes())[..16]))
+        } else {
+            Path::new(uri).join("zenith.lock")
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(IndexLock { _file: file, path }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another Zenith daemon is already writing the index at {uri} (lock {}); \
+                 this one will not write to it",
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+}

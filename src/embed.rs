@@ -1,0 +1,165 @@
+//! Local embeddings: sentence-transformers/all-MiniLM-L6-v2 run on the CPU in pure Rust.
+//!
+//! This module owns the model (candle BERT + the `tokenizers` WordPiece tokenizer), batching
+//! and the pooling that makes its vectors identical to the reference implementation: mean over
+//! the attention mask, then L2 normalization. It must not know the store or the protocol; the
+//! content-addressed cache (by `text_hash`) lives in the table and is consulted by the indexer.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig, DTYPE};
+use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+
+use crate::symbols::EMBEDDING_DIM;
+
+/// Errors of the embedder; each names the file or stage it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// A model file could not be read or parsed.
+    #[error("loading {path}: {detail}")]
+    Load { path: PathBuf, detail: String },
+    /// Tokenization failed.
+    #[error("tokenizing failed: {0}")]
+    Tokenize(String),
+    /// The forward pass failed.
+    #[error("running the model failed: {0}")]
+    Model(#[from] candle_core::Error),
+    /// The model produced vectors of another size.
+    #[error("the model produces {found}-d vectors, expected {EMBEDDING_DIM}")]
+    Dimension { found: usize },
+}
+
+/// How the embedder runs.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedConfig {
+    /// Worker threads for the matrix products (default: all cores).
+    pub threads: usize,
+    /// Texts per forward pass. Texts are sorted by length first, so batches pad little.
+    pub batch_size: usize,
+    /// Word pieces kept per text; all-MiniLM-L6-v2 was trained with 256 (its `max_seq_length`).
+    pub max_tokens: usize,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            batch_size: 32,
+            max_tokens: 256,
+        }
+    }
+}
+
+/// The loaded model.
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    pool: rayon::ThreadPool,
+    config: EmbedConfig,
+}
+
+impl Embedder {
+    /// Loads the model from a directory holding `config.json`, `tokenizer.json` and
+    /// `model.safetensors` (see [`crate::assets::model_dir`]).
+    pub fn load(dir: &Path, config: EmbedConfig) -> Result<Embedder, EmbedError> {
+        let load_error = |file: &str, detail: String| EmbedError::Load {
+            path: dir.join(file),
+            detail,
+        };
+        let config_text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| load_error("config.json", e.to_string()))?;
+        let bert_config: BertConfig = serde_json::from_str(&config_text)
+            .map_err(|e| load_error("config.json", e.to_string()))?;
+        if bert_config.hidden_size != EMBEDDING_DIM {
+            return Err(EmbedError::Dimension {
+                found: bert_config.hidden_size,
+            });
+        }
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| load_error("tokenizer.json", e.to_string()))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: config.max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| load_error("tokenizer.json", e.to_string()))?;
+        tokenizer.with_padding(Some(PaddingParams::default()));
+        let weights = std::fs::read(dir.join("model.safetensors"))
+            .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
+            .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+        let model = BertModel::load(vb, &bert_config)
+            .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads.max(1))
+            .thread_name(|i| format!("znt-embed-{i}"))
+            .build()
+            .map_err(|e| load_error("thread pool", e.to_string()))?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            pool,
+            config,
+        })
+    }
+
+    /// Embeds texts; the result is in input order, one unit vector per text.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // Sort by length so each batch pads to a similar length; restore order afterwards.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(self.config.batch_size.max(1)) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            let embedded = self.embed_batch(&batch)?;
+            for (&index, vector) in chunk.iter().zip(embedded) {
+                vectors[index] = vector;
+            }
+        }
+        Ok(vectors)
+    }
+
+    /// Embeds one query text.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let batch = encodings.len();
+        let length = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(batch * length);
+        let mut mask = Vec::with_capacity(batch * length);
+        for encoding in &encodings {
+            ids.extend_from_slice(encoding.get_ids());
+            mask.extend_from_slice(encoding.get_attention_mask());
+        }
+        self.pool.install(|| {
+            let device = &self.model.device;
+            let input_ids = Tensor::from_vec(ids, (batch, length), device)?;
+            let token_type_ids = input_ids.zeros_like()?;
+            let attention_mask = Tensor::from_vec(mask, (batch, length), device)?;
+            let hidden = self
+                .model
+                .forward(&input_ids, &token_type_ids, Some(&attention_mask))?;
+            // Mean pooling over real tokens, then L2 normalization (sentence-transformers' recipe).
+            let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+            let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+            let mean = summed.broadcast_div(&counts)?;
+            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+            let vectors = mean.broadcast_div(&norms)?.to_vec2::<f32>()?;
+            Ok::<_, EmbedError>(vectors)
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! Zenith (`znt`): a code-index daemon for editors.
+//!
+//! Data flows through the modules in this order (see `docs/architecture.md`):
+//!
+//! ```text
+//!  symbols (the record) ──► store (Lance table: the only writer path)
+//!                              │ one commit per delta batch
+//!                              ▼
+//!  query (DuckDB + lance extension, fresh connection per query) ──► cli
+//!  assets: pinned run-time files (the lance extension) fetched into the cache
+//! ```
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod embed;
+pub mod lsp;
+pub mod parse;
+pub mod query;
+pub mod store;
+pub mod symbols;
+pub mod synthetic;
+pub mod watch;

@@ -1,0 +1,765 @@
+//! The language server (`znt serve`): LSP over stdio with tower-lsp-server.
+//!
+//! This module owns the protocol: initialization (workspace folders, position-encoding
+//! negotiation), `$/progress`, `workspace/symbol`, the `zenith/*` requests and the mapping of
+//! our types to protocol types. It holds no business logic: indexing is the daemon's
+//! `LiveIndex` (one writer per folder), searching is `query`. Requests read immutable snapshots
+//! (the name index is swapped as a whole after each commit) and never wait for indexing.
+//! Nothing but protocol is written to stdout.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::jsonrpc;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::daemon::{Event, IndexLock, IndexOptions, LiveIndex, WriterStatus};
+use crate::embed::{EmbedConfig, Embedder};
+use crate::query::names::{NameEntry, NameIndex};
+use crate::query::{Engine, Filters, SearchMode, SearchRequest};
+use crate::store::{Store, StoreConfig};
+
+/// Settings of the server (from the command line; clients may override `symbol_limit` in
+/// `initializationOptions.symbolLimit`).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// One index for a single-folder workspace; ignored with several folders.
+    pub index_dir: Option<String>,
+    /// Maximum `workspace/symbol` results.
+    pub symbol_limit: usize,
+    /// Changes within this window become one commit.
+    pub batch_window: std::time::Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            index_dir: None,
+            symbol_limit: 1000,
+            batch_window: std::time::Duration::from_millis(100),
+        }
+    }
+}
+
+/// One workspace folder: its index, its writer's inbox and the latest published state.
+struct Folder {
+    root: PathBuf,
+    dataset: String,
+    events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
+    status: RwLock<WriterStatus>,
+    names: RwLock<Arc<NameIndex>>,
+    read_only: bool,
+}
+
+struct Shared {
+    client: Client,
+    options: RwLock<ServeOptions>,
+    folders: RwLock<Vec<Arc<Folder>>>,
+    roots: RwLock<Vec<PathBuf>>,
+    utf8: std::sync::atomic::AtomicBool,
+    embedder: RwLock<Option<Arc<Embedder>>>,
+    // Keeps the OS file watches alive for the server's lifetime.
+    watchers: std::sync::Mutex<Vec<crate::watch::Watcher>>,
+    locks: std::sync::Mutex<Vec<IndexLock>>,
+}
+
+/// The protocol handler.
+pub struct Backend {
+    shared: Arc<Shared>,
+}
+
+/// Runs the server on stdin/stdout until the client exits or stdin closes.
+pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let (service, socket) = LspService::build(|client| Backend {
+        shared: Arc::new(Shared {
+            client,
+            options: RwLock::new(options),
+            folders: RwLock::new(Vec::new()),
+            roots: RwLock::new(Vec::new()),
+            utf8: std::sync::atomic::AtomicBool::new(false),
+            embedder: RwLock::new(None),
+            watchers: std::sync::Mutex::new(Vec::new()),
+            locks: std::sync::Mutex::new(Vec::new()),
+        }),
+    })
+    .custom_method("zenith/search", Backend::search)
+    .custom_method("zenith/status", Backend::status)
+    .custom_method("zenith/reindex", Backend::reindex)
+    .finish();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+    Ok(())
+}
+
+/// Runs a handler, turning a panic into an InternalError response: the server keeps serving.
+async fn guarded<T>(
+    future: impl std::future::Future<Output = jsonrpc::Result<T>>,
+) -> jsonrpc::Result<T> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "handler panicked".to_string());
+            tracing::error!(%message, "request handler panicked");
+            Err(jsonrpc::Error {
+                code: jsonrpc::ErrorCode::InternalError,
+                message: message.into(),
+                data: None,
+            })
+        }
+    }
+}
+
+fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::InvalidParams,
+        message: message.into().into(),
+        data: None,
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::InternalError,
+        message: error.to_string().into(),
+        data: None,
+    }
+}
+
+/// `zenith/search` parameters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchParams {
+    pub query: String,
+    #[serde(default = "default_mode")]
+    pub mode: SearchMode,
+    pub language: Option<String>,
+    pub kind: Option<String>,
+    pub path_prefix: Option<String>,
+    pub visibility: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn default_mode() -> SearchMode {
+    SearchMode::Hybrid
+}
+
+/// One `zenith/search` result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub name: String,
+    pub qualified_name: String,
+    pub kind: String,
+    pub language: String,
+    pub location: Location,
+    pub signature: String,
+    pub doc: Option<String>,
+    pub score: f32,
+}
+
+/// `zenith/status` result, one entry per folder.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderStatus {
+    pub root: String,
+    pub index: String,
+    pub read_only: bool,
+    pub model: String,
+    pub embedder_loaded: bool,
+    #[serde(flatten)]
+    pub writer: WriterStatus,
+}
+
+impl Backend {
+    async fn search(&self, params: SearchParams) -> jsonrpc::Result<Vec<SearchResult>> {
+        guarded(self.search_inner(params)).await
+    }
+
+    async fn search_inner(&self, params: SearchParams) -> jsonrpc::Result<Vec<SearchResult>> {
+        let limit = params.limit.unwrap_or(20).clamp(1, 500);
+        let vector = match params.mode {
+            SearchMode::Fulltext => None,
+            SearchMode::Semantic | SearchMode::Hybrid => {
+                let embedder = self.shared.embedder.read().map_err(internal)?.clone().ok_or_else(|| {
+                    invalid_params("the embedding model is not available (see `znt setup`); use mode \"fulltext\"")
+                })?;
+                let text = params.query.clone();
+                let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                Some(vector)
+            }
+        };
+        let mut request = SearchRequest::new(params.mode, params.query.clone(), vector);
+        request.limit = limit;
+        request.filters = Filters {
+            language: params.language,
+            kind: params.kind,
+            path_prefix: params.path_prefix,
+            visibility: params.visibility,
+        };
+        let folders = self.shared.folders.read().map_err(internal)?.clone();
+        let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
+        let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
+            let engine = Engine::shared()?;
+            let mut results = Vec::new();
+            for folder in folders
+                .iter()
+                .filter(|f| f.status.read().map(|s| s.ready).unwrap_or(false))
+            {
+                for hit in engine.search(&folder.dataset, &request)? {
+                    let range = range(
+                        hit.start_line,
+                        hit.start_col,
+                        hit.start_col_utf16,
+                        hit.end_line,
+                        hit.end_col,
+                        hit.end_col_utf16,
+                        utf8,
+                    );
+                    let Some(uri) = Uri::from_file_path(folder.root.join(&hit.path)) else {
+                        continue;
+                    };
+                    results.push(SearchResult {
+                        name: hit.name,
+                        qualified_name: hit.qualified_name,
+                        kind: hit.kind,
+                        language: hit.language,
+                        location: Location { uri, range },
+                        signature: hit.signature,
+                        doc: hit.doc,
+                        score: hit.score,
+                    });
+                }
+            }
+            results.sort_by(|a, b| b.score.total_cmp(&a.score));
+            results.truncate(request.limit);
+            Ok(results)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        Ok(results)
+    }
+
+    async fn status(&self) -> jsonrpc::Result<Vec<FolderStatus>> {
+        let folders = self.shared.folders.read().map_err(internal)?.clone();
+        let embedder_loaded = self
+            .shared
+            .embedder
+            .read()
+            .map(|e| e.is_some())
+            .unwrap_or(false);
+        Ok(folders
+            .iter()
+            .map(|folder| FolderStatus {
+                root: folder.root.display().to_string(),
+                index: folder.dataset.clone(),
+                read_only: folder.read_only,
+                model: crate::store::EmbeddingModel::default().name,
+                embedder_loaded,
+                writer: folder.status.read().map(|s| s.clone()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn reindex(&self) -> jsonrpc::Result<()> {
+        for folder in self.shared.folders.read().map_err(internal)?.iter() {
+            if let Some(events) = &folder.events {
+                let _ = events.send(Event::Rescan);
+            }
+        }
+        Ok(())
+    }
+
+    fn folder_of(&self, path: &Path) -> Option<Arc<Folder>> {
+        let folders = self.shared.folders.read().ok()?;
+        folders
+            .iter()
+            .filter(|f| path.starts_with(&f.root))
+            .max_by_key(|f| f.root.as_os_str().len())
+            .cloned()
+    }
+
+    fn notify_paths(&self, uris: impl IntoIterator<Item = Uri>) {
+        let mut by_folder: HashMap<PathBuf, (Arc<Folder>, Vec<PathBuf>)> = HashMap::new();
+        for uri in uris {
+            let Some(path) = uri.to_file_path().map(|p| p.into_owned()) else {
+                continue;
+            };
+            if let Some(folder) = self.folder_of(&path) {
+                by_folder
+                    .entry(folder.root.clone())
+                    .or_insert_with(|| (folder.clone(), Vec::new()))
+                    .1
+                    .push(path);
+            }
+        }
+        for (_, (folder, paths)) in by_folder {
+            if let Some(events) = &folder.events {
+                let _ = events.send(Event::Paths(paths));
+            }
+        }
+    }
+}
+
+fn range(
+    start_line: u32,
+    start_col: u32,
+    start_col_utf16: u32,
+    end_line: u32,
+    end_col: u32,
+    end_col_utf16: u32,
+    utf8: bool,
+) -> Range {
+    let (start, end) = if utf8 {
+        (start_col, end_col)
+    } else {
+        (start_col_utf16, end_col_utf16)
+    };
+    Range {
+        start: Position {
+            line: start_line,
+            character: start,
+        },
+        end: Position {
+            line: end_line,
+            character: end,
+        },
+    }
+}
+
+fn symbol_kind(kind: &str) -> SymbolKind {
+    match kind {
+        "module" => SymbolKind::MODULE,
+        "namespace" => SymbolKind::NAMESPACE,
+        "class" => SymbolKind::CLASS,
+        "struct" => SymbolKind::STRUCT,
+        "enum" => SymbolKind::ENUM,
+        "enum_member" => SymbolKind::ENUM_MEMBER,
+        "interface" | "trait" => SymbolKind::INTERFACE,
+        "type_alias" => SymbolKind::TYPE_PARAMETER,
+        "function" | "macro" => SymbolKind::FUNCTION,
+        "method" => SymbolKind::METHOD,
+        "constructor" => SymbolKind::CONSTRUCTOR,
+        "field" => SymbolKind::FIELD,
+        "property" => SymbolKind::PROPERTY,
+        "constant" | "static" => SymbolKind::CONSTANT,
+        _ => SymbolKind::VARIABLE,
+    }
+}
+
+fn workspace_symbol(root: &Path, entry: &NameEntry, utf8: bool) -> Option<WorkspaceSymbol> {
+    let uri = Uri::from_file_path(root.join(&entry.path))?;
+    let container = entry.parent.clone().or_else(|| {
+        entry
+            .qualified_name
+            .strip_suffix(entry.name.as_str())
+            .map(|c| c.trim_end_matches([':', '.', '\\', '#']).to_string())
+            .filter(|c| !c.is_empty())
+    });
+    Some(WorkspaceSymbol {
+        name: entry.name.clone(),
+        kind: symbol_kind(&entry.kind),
+        tags: None,
+        container_name: container,
+        location: OneOf::Left(Location {
+            uri,
+            range: range(
+                entry.start_line,
+                entry.start_col,
+                entry.start_col_utf16,
+                entry.end_line,
+                entry.end_col,
+                entry.end_col_utf16,
+                utf8,
+            ),
+        }),
+        data: None,
+    })
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|folder| folder.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty() {
+            if let Some(root) = params
+                .root_uri
+                .as_ref()
+                .and_then(|u| u.to_file_path().map(|p| p.into_owned()))
+            {
+                roots.push(root);
+            }
+        }
+        *self.shared.roots.write().map_err(internal)? = roots;
+        if let Some(limit) = params
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("symbolLimit"))
+            .and_then(|v| v.as_u64())
+        {
+            self.shared.options.write().map_err(internal)?.symbol_limit = limit as usize;
+        }
+        let utf8 = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
+        self.shared
+            .utf8
+            .store(utf8, std::sync::atomic::Ordering::Relaxed);
+        if let Some(pid) = params.process_id {
+            watch_parent(pid);
+        }
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(if utf8 {
+                    PositionEncodingKind::UTF8
+                } else {
+                    PositionEncodingKind::UTF16
+                }),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..Default::default()
+                    },
+                )),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(false)),
+                    }),
+                    file_operations: None,
+                }),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "zenith".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            if let Err(error) = start_folders(shared.clone()).await {
+                shared
+                    .client
+                    .log_message(MessageType::ERROR, format!("zenith: {error:#}"))
+                    .await;
+            }
+        });
+    }
+
+    async fn shutdown(&self) -> jsonrpc::Result<()> {
+        Ok(())
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> jsonrpc::Result<Option<WorkspaceSymbolResponse>> {
+        guarded(async {
+            let limit = self.shared.options.read().map_err(internal)?.symbol_limit;
+            let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
+            let folders = self.shared.folders.read().map_err(internal)?.clone();
+            let mut found = Vec::new();
+            for folder in &folders {
+                let names = folder.names.read().map_err(internal)?.clone();
+                found.extend(
+                    names
+                        .search(&params.query, limit)
+                        .into_iter()
+                        .map(|m| (m, folder.root.clone())),
+                );
+            }
+            found.sort_by(|a, b| b.0.score.cmp(&a.0.score));
+            found.truncate(limit);
+            let symbols = found
+                .iter()
+                .filter_map(|(m, root)| workspace_symbol(root, &m.entry, utf8))
+                .collect();
+            Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))
+        })
+        .await
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        self.notify_paths([params.text_document.uri]);
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        self.notify_paths(params.changes.into_iter().map(|change| change.uri));
+    }
+}
+
+/// Exits when the editor that started us dies without closing our stdin.
+fn watch_parent(pid: u32) {
+    std::thread::spawn(move || {
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        if !proc_dir.exists() {
+            return;
+        }
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            if !proc_dir.exists() {
+                tracing::info!(pid, "parent process is gone; exiting");
+                std::process::exit(0);
+            }
+        }
+    });
+}
+
+/// Opens each folder's index, starts its writer (when we get the lock) and its watcher, and
+/// reports progress until names and embeddings are complete.
+async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
+    let roots = shared
+        .roots
+        .read()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .clone();
+    let options = shared
+        .options
+        .read()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .clone();
+    // The model loads in the background; name search never waits for it.
+    {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || match crate::assets::local_model_dir().ok().flatten().or_else(|| crate::assets::model_dir().ok()) {
+            Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
+                Ok(embedder) => {
+                    if let Ok(mut slot) = shared.embedder.write() {
+                        *slot = Some(Arc::new(embedder));
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
+            },
+            None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
+        })
+        .await?;
+    }
+    for (number, root) in roots.iter().enumerate() {
+        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+        let uri = match (&options.index_dir, roots.len()) {
+            (Some(dir), 1) => dir.clone(),
+            _ => crate::cli::default_index_dir(&root)?
+                .to_string_lossy()
+                .into_owned(),
+        };
+        let config = StoreConfig::new(uri.clone());
+        let store = Store::open(&config).await?;
+        Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
+        let lock = IndexLock::acquire(&uri);
+        let read_only = lock.is_err();
+        if let Err(error) = &lock {
+            shared
+                .client
+                .log_message(
+                    MessageType::WARNING,
+                    format!("zenith: {error:#}; serving reads only"),
+                )
+                .await;
+        }
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let folder = Arc::new(Folder {
+            root: root.clone(),
+            dataset: store.dataset_uri(),
+            events: (!read_only).then_some(events_tx.clone()),
+            status: RwLock::new(WriterStatus {
+                ready: read_only,
+                ..Default::default()
+            }),
+            names: RwLock::new(Arc::new(NameIndex::default())),
+            read_only,
+        });
+        shared
+            .folders
+            .write()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .push(folder.clone());
+        let (status_tx, status_rx) = tokio::sync::watch::channel(WriterStatus::default());
+        tokio::spawn(follow_status(
+            shared.clone(),
+            folder.clone(),
+            status_rx,
+            number,
+        ));
+        if let Ok(lock) = lock {
+            shared
+                .locks
+                .lock()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .push(lock);
+            let live = LiveIndex {
+                root: root.clone(),
+                store,
+                options: IndexOptions::default(),
+                embedder: shared
+                    .embedder
+                    .read()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .clone(),
+                batch_window: options.batch_window,
+            };
+            let client = shared.client.clone();
+            tokio::spawn(async move {
+                let publish = move |status: WriterStatus| {
+                    let _ = status_tx.send(status);
+                };
+                if let Err(error) = live.run(events_rx, publish).await {
+                    client
+                        .log_message(
+                            MessageType::ERROR,
+                            format!("zenith: indexing stopped: {error:#}"),
+                        )
+                        .await;
+                }
+            });
+            let sink = move |change: crate::watch::Change| {
+                let event = match change {
+                    crate::watch::Change::Paths(paths) => Event::Paths(paths),
+                    crate::watch::Change::Rescan => Event::Rescan,
+                };
+                let _ = events_tx.send(event);
+            };
+            match crate::watch::watch(
+                std::slice::from_ref(&root),
+                std::time::Duration::from_millis(50),
+                sink,
+            ) {
+                Ok(watcher) => shared
+                    .watchers
+                    .lock()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .push(watcher),
+                Err(error) => {
+                    tracing::warn!(%error, "file watching unavailable; relying on the editor's notifications")
+                }
+            }
+        } else {
+            // A read-only folder serves the index another daemon writes.
+            let _ = status_tx.send(WriterStatus {
+                ready: true,
+                ..Default::default()
+            });
+        }
+    }
+    Ok(())
+}
+
+/// After each commit: swap in a fresh name index and report progress to the client.
+async fn follow_status(
+    shared: Arc<Shared>,
+    folder: Arc<Folder>,
+    mut statuses: tokio::sync::watch::Receiver<WriterStatus>,
+    number: usize,
+) {
+    let token = ProgressToken::String(format!("zenith/index/{number}"));
+    let progress_supported = shared
+        .client
+        .create_work_done_progress(token.clone())
+        .await
+        .is_ok();
+    let title = format!(
+        "Indexing {}",
+        folder
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let send = |value: WorkDoneProgress| {
+        let client = shared.client.clone();
+        let token = token.clone();
+        async move {
+            if progress_supported {
+                client
+                    .send_notification::<notification::Progress>(ProgressParams {
+                        token,
+                        value: ProgressParamsValue::WorkDone(value),
+                    })
+                    .await;
+            }
+        }
+    };
+    send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+        title,
+        cancellable: Some(false),
+        message: Some("reading files".into()),
+        percentage: None,
+    }))
+    .await;
+    let mut finished = false;
+    while statuses.changed().await.is_ok() {
+        let status = statuses.borrow_and_update().clone();
+        if !status.ready {
+            continue;
+        }
+        let dataset = folder.dataset.clone();
+        match tokio::task::spawn_blocking(move || {
+            Engine::shared().and_then(|engine| engine.name_entries(&dataset))
+        })
+        .await
+        {
+            Ok(Ok(entries)) => {
+                if let Ok(mut names) = folder.names.write() {
+                    *names = Arc::new(NameIndex::new(entries));
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "rebuilding the name index failed"),
+            Err(error) => tracing::warn!(%error, "rebuilding the name index failed"),
+        }
+        if let Ok(mut slot) = folder.status.write() {
+            *slot = status.clone();
+        }
+        let embedder_loaded = shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
+        let complete = !embedder_loaded || status.embedded >= status.symbols;
+        if !finished {
+            if complete {
+                send(WorkDoneProgress::End(WorkDoneProgressEnd {
+                    message: Some(format!(
+                        "{} symbols, {} embedded",
+                        status.symbols, status.embedded
+                    )),
+                }))
+                .await;
+                finished = true;
+            } else {
+                let percentage = (status.embedded * 100)
+                    .checked_div(status.symbols)
+                    .unwrap_or(0) as u32;
+                send(WorkDoneProgress::Report(WorkDoneProgressReport {
+                    cancellable: Some(false),
+                    message: Some(format!(
+                        "{} symbols, {} embedded",
+                        status.symbols, status.embedded
+                    )),
+                    percentage: Some(percentage),
+                }))
+                .await;
+            }
+        }
+    }
+}

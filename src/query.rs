@@ -1,0 +1,544 @@
+//! The read path: DuckDB with the lance extension over the `symbols` Lance table.
+//!
+//! This module owns the process-wide DuckDB database (the lance extension is loaded into it
+//! once, ~0.6 s) and the SQL of every search. Each query runs on a fresh connection cloned
+//! from that database, because a DuckDB connection keeps reading the dataset version it first
+//! opened: a fresh connection (~2 ms) sees the latest commit. It must not know lancedb's
+//! writer API (that is `store`), tree-sitter or the LSP.
+//!
+//! Architecture Invariant: text typed by a user (queries, filter values) reaches SQL only as
+//! bound parameters. The only values spliced into SQL text are numbers this crate computed
+//! (query vectors, limits) and fixed column names.
+
+pub mod names;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use duckdb::{Config, Connection};
+use serde::{Deserialize, Serialize};
+
+use crate::assets::{self, AssetError};
+use crate::store::{EMBEDDING_COLUMN, SEARCH_TEXT_COLUMN};
+
+/// Errors of the read path.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// DuckDB failed to run a statement.
+    #[error("DuckDB query failed ({context}): {source}")]
+    DuckDb {
+        context: &'static str,
+        #[source]
+        source: duckdb::Error,
+    },
+    /// No route produced the lance extension; the message says how to provide it.
+    #[error(
+        "the DuckDB lance extension is not available. Tried: {attempts}. Provide it with \
+         `pip download --no-deps duckdb-extension-lance==1.5.5` and unzip \
+         `duckdb_extension_lance/extensions/v1.5.5/lance.duckdb_extension` from the wheel, then set \
+         ZENITH_LANCE_EXTENSION=/path/to/lance.duckdb_extension (or run `znt setup` where PyPI is reachable)"
+    )]
+    ExtensionUnavailable { attempts: String },
+    /// Loading a found extension file failed (wrong DuckDB version, corrupt file…).
+    #[error("loading the lance extension from {path} failed: {source}")]
+    ExtensionLoad {
+        path: PathBuf,
+        #[source]
+        source: duckdb::Error,
+    },
+    /// Result rows could not be decoded.
+    #[error("decoding query results failed: {0}")]
+    Decode(#[from] serde_arrow::Error),
+    /// The request itself is invalid (e.g. a vector with NaN, a wrong dimension).
+    #[error("invalid query: {0}")]
+    Invalid(String),
+}
+
+type Result<T, E = QueryError> = std::result::Result<T, E>;
+
+fn duck(context: &'static str) -> impl FnOnce(duckdb::Error) -> QueryError {
+    move |source| QueryError::DuckDb { context, source }
+}
+
+/// How the lance extension was obtained (reported by `znt status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionSource {
+    File(PathBuf),
+    DuckDbRepository,
+}
+
+/// The process-wide DuckDB database with the lance extension loaded.
+pub struct Engine {
+    // Connection is Send but not Sync; the root connection is only used to clone new ones.
+    root: Mutex<Connection>,
+    source: ExtensionSource,
+}
+
+static SHARED: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
+
+impl Engine {
+    /// The engine shared by the whole process, created (and the extension loaded) on first use.
+    pub fn shared() -> Result<Arc<Engine>> {
+        let mut slot = SHARED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(Engine::open()?);
+        *slot = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Opens a new in-memory DuckDB database and loads the lance extension into it, obtaining
+    /// the extension by the first route that works: `ZENITH_LANCE_EXTENSION`, the cache,
+    /// DuckDB's own extension repository, `pip download` of the pinned wheel.
+    pub fn open() -> Result<Engine> {
+        let root = new_database()?;
+        let mut attempts: Vec<String> = Vec::new();
+        match assets::local_lance_extension() {
+            Ok(Some(path)) => return Engine::with_extension_file(root, &path),
+            Ok(None) => attempts.push(format!(
+                "{} (unset) and the cache ({}, empty)",
+                assets::LANCE_EXTENSION_ENV,
+                assets::cached_lance_extension().display()
+            )),
+            Err(error) => {
+                return Err(QueryError::ExtensionUnavailable {
+                    attempts: error.to_string(),
+                });
+            }
+        }
+        if assets::offline() {
+            attempts.push(format!(
+                "network routes (disabled by {}=1)",
+                assets::OFFLINE_ENV
+            ));
+            return Err(QueryError::ExtensionUnavailable {
+                attempts: attempts.join("; "),
+            });
+        }
+        // lance is a core extension of DuckDB 1.5: `INSTALL lance` fetches the signed build
+        // from DuckDB's repository when that is reachable.
+        match root.execute_batch("INSTALL lance; LOAD lance;") {
+            Ok(()) => {
+                return Ok(Engine {
+                    root: Mutex::new(root),
+                    source: ExtensionSource::DuckDbRepository,
+                });
+            }
+            Err(error) => {
+                attempts.push(format!("INSTALL lance from DuckDB's repository ({error})"))
+            }
+        }
+        match assets::fetch_with_pip(
+            &assets::LANCE_EXTENSION_WHEEL,
+            &assets::cached_lance_extension(),
+        ) {
+            Ok(path) => Engine::with_extension_file(root, &path),
+            Err(error @ AssetError::HashMismatch { .. }) => Err(QueryError::ExtensionUnavailable {
+                attempts: error.to_string(),
+            }),
+            Err(error) => {
+                attempts.push(error.to_string());
+                Err(QueryError::ExtensionUnavailable {
+                    attempts: attempts.join("; "),
+                })
+            }
+        }
+    }
+
+    /// Opens a new database with the extension at `path` (no other route is tried).
+    pub fn open_with_extension(path: &Path) -> Result<Engine> {
+        Engine::with_extension_file(new_database()?, path)
+    }
+
+    fn with_extension_file(root: Connection, path: &Path) -> Result<Engine> {
+        // LOAD takes no parameters; the path is one this crate resolved, quoted as a literal.
+        root.execute_batch(&format!("LOAD '{}'", sql_string(&path.to_string_lossy())))
+            .map_err(|source| QueryError::ExtensionLoad {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Engine {
+            root: Mutex::new(root),
+            source: ExtensionSource::File(path.to_path_buf()),
+        })
+    }
+
+    /// Lets DuckDB read datasets under `uri` (an `s3://` URI) with the same object-store
+    /// options the writer uses, through a `LANCE` secret scoped to that prefix. Local paths need
+    /// nothing. Credentials go into the secret, never into logs.
+    pub fn register_storage(&self, uri: &str, storage_options: &[(String, String)]) -> Result<()> {
+        if !uri.contains("://") || storage_options.is_empty() {
+            return Ok(());
+        }
+        let mut settings = Vec::new();
+        for (key, value) in storage_options {
+            let name = match key.as_str() {
+                "aws_endpoint" | "endpoint" => "ENDPOINT",
+                "aws_region" | "region" => "REGION",
+                "aws_access_key_id" | "access_key_id" => "ACCESS_KEY_ID",
+                "aws_secret_access_key" | "secret_access_key" => "SECRET_ACCESS_KEY",
+                "aws_session_token" | "session_token" => "SESSION_TOKEN",
+                "allow_http" | "aws_allow_http" => "ALLOW_HTTP",
+                _ => continue,
+            };
+            settings.push(format!("{name} '{}'", sql_string(value)));
+        }
+        let scope = format!("{}/", uri.trim_end_matches('/'));
+        let secret_name = format!(
+            "zenith_{}",
+            &crate::symbols::content_hash(scope.as_bytes())[..16]
+        );
+        let sql = format!(
+            "CREATE OR REPLACE TEMPORARY SECRET {secret_name} (TYPE LANCE, PROVIDER config, SCOPE '{}', {})",
+            sql_string(&scope),
+            settings.join(", ")
+        );
+        let root = self
+            .root
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        root.execute_batch(&sql)
+            .map_err(duck("registering object-store credentials"))
+    }
+
+    /// Where the extension came from.
+    pub fn extension_source(&self) -> &ExtensionSource {
+        &self.source
+    }
+
+    /// A fresh connection to the shared database: it sees the newest committed table version.
+    pub fn connect(&self) -> Result<Connection> {
+        let root = self
+            .root
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        root.try_clone().map_err(duck("opening a connection"))
+    }
+
+    /// Runs one search through the lance table functions and returns ranked hits.
+    pub fn search(&self, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
+        let connection = self.connect()?;
+        let (sql, params) = search_sql(dataset, request)?;
+        let mut statement = connection
+            .prepare(&sql)
+            .map_err(duck("preparing a search"))?;
+        let params: Vec<&dyn duckdb::ToSql> =
+            params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
+            .query_arrow(params.as_slice())
+            .map_err(duck("running a search"))?
+            .collect();
+        let mut hits = Vec::new();
+        for batch in &batches {
+            hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
+        }
+        Ok(hits)
+    }
+
+    /// Every symbol's name and location, for the in-memory name index.
+    pub fn name_entries(&self, dataset: &str) -> Result<Vec<names::NameEntry>> {
+        let connection = self.connect()?;
+        let sql = format!(
+            "SELECT id, name, qualified_name, kind, language, path, parent, start_line, start_col, end_line, \
+             end_col, start_col_utf16, end_col_utf16 FROM '{}'",
+            sql_string(dataset)
+        );
+        let mut statement = connection
+            .prepare(&sql)
+            .map_err(duck("preparing the name scan"))?;
+        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
+            .query_arrow([])
+            .map_err(duck("scanning names"))?
+            .collect();
+        let mut entries = Vec::new();
+        for batch in &batches {
+            entries.extend(serde_arrow::from_record_batch::<Vec<names::NameEntry>>(
+                batch,
+            )?);
+        }
+        Ok(entries)
+    }
+
+    /// Number of rows of the dataset, read through DuckDB.
+    pub fn count(&self, dataset: &str) -> Result<u64> {
+        let connection = self.connect()?;
+        let sql = format!("SELECT count(*) FROM '{}'", sql_string(dataset));
+        let count: i64 = connection
+            .query_row(&sql, [], |row| row.get(0))
+            .map_err(duck("counting rows"))?;
+        Ok(count as u64)
+    }
+}
+
+fn new_database() -> Result<Connection> {
+    // Autoloading would reach for the network on a missing function; we load what we need.
+    let config = Config::default()
+        .enable_autoload_extension(false)
+        .map_err(duck("configuring DuckDB"))?;
+    Connection::open_in_memory_with_flags(config).map_err(duck("opening DuckDB"))
+}
+
+/// A SQL string literal body: single quotes doubled. Used only for paths this crate chose
+/// (the index location), never for query text.
+fn sql_string(value: &str) -> String {
+    value.replace('\'', "''")
+}
+
+/// Which ranking a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Nearest embeddings (needs the query's embedding).
+    Semantic,
+    /// BM25 over name, split identifier words, qualified name, signature and doc.
+    Fulltext,
+    /// Both, fused by the lance extension (`alpha` weighs the vector side).
+    Hybrid,
+}
+
+/// Restrictions applied to any search mode. Values are compared exactly, except `path_prefix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    pub language: Option<String>,
+    pub kind: Option<String>,
+    pub path_prefix: Option<String>,
+    pub visibility: Option<String>,
+}
+
+impl Filters {
+    fn is_empty(&self) -> bool {
+        self.language.is_none()
+            && self.kind.is_none()
+            && self.path_prefix.is_none()
+            && self.visibility.is_none()
+    }
+}
+
+/// One search: the text (for full-text and hybrid), the query vector (for semantic and hybrid).
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub mode: SearchMode,
+    pub text: String,
+    pub vector: Option<Vec<f32>>,
+    pub filters: Filters,
+    pub limit: usize,
+    /// Vector index knobs: IVF partitions probed and the exact re-ranking factor.
+    pub nprobes: usize,
+    pub refine_factor: usize,
+    /// Weight of the vector side in hybrid search (0..=1).
+    pub alpha: f32,
+}
+
+impl SearchRequest {
+    pub fn new(
+        mode: SearchMode,
+        text: impl Into<String>,
+        vector: Option<Vec<f32>>,
+    ) -> SearchRequest {
+        SearchRequest {
+            mode,
+            text: text.into(),
+            vector,
+            filters: Filters::default(),
+            limit: 10,
+            nprobes: 20,
+            refine_factor: 10,
+            alpha: 0.5,
+        }
+    }
+}
+
+/// One ranked result: where the symbol is and why it matched. `score` is higher-is-better in
+/// every mode (semantic: cosine similarity; fulltext: BM25; hybrid: the fused score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    pub id: String,
+    pub path: String,
+    pub language: String,
+    pub kind: String,
+    pub name: String,
+    pub qualified_name: String,
+    pub signature: String,
+    pub doc: Option<String>,
+    pub visibility: String,
+    pub start_line: u32,
+    pub start_col: u32,
+    pub end_line: u32,
+    pub end_col: u32,
+    pub start_col_utf16: u32,
+    pub end_col_utf16: u32,
+    pub score: f32,
+}
+
+const HIT_COLUMNS: &str = "id, path, language, kind, name, qualified_name, signature, doc, visibility, \
+     start_line, start_col, end_line, end_col, start_col_utf16, end_col_utf16";
+
+/// A bound parameter value.
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+}
+
+impl duckdb::ToSql for Param {
+    fn to_sql(&self) -> duckdb::Result<duckdb::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Text(text) => text.to_sql(),
+        }
+    }
+}
+
+/// Builds the SQL of a search and its bound parameters.
+fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Param>)> {
+    let limit = request.limit.max(1);
+    // With filters, ask the index for more candidates so that enough survive the filter.
+    let k = if request.filters.is_empty() {
+        limit
+    } else {
+        (limit * 10).max(100)
+    };
+    let mut params = vec![Param::Text(dataset.to_string())];
+    let vector = || -> Result<String> {
+        let vector = request.vector.as_deref().ok_or_else(|| {
+            QueryError::Invalid(format!("{:?} search needs a query vector", request.mode))
+        })?;
+        vector_literal(vector)
+    };
+    let (source, score) = match request.mode {
+        SearchMode::Semantic => (
+            format!(
+                "lance_vector_search(?, '{EMBEDDING_COLUMN}', {}, k = {k}, nprobs = {}, refine_factor = {})",
+                vector()?,
+                request.nprobes.max(1),
+                request.refine_factor.max(1)
+            ),
+            // Vectors are unit length and the index uses cosine distance: similarity = 1 - d.
+            "1.0 - _distance",
+        ),
+        SearchMode::Fulltext => {
+            params.push(Param::Text(request.text.clone()));
+            (
+                format!("lance_fts(?, '{SEARCH_TEXT_COLUMN}', ?, k = {k})"),
+                "_score",
+            )
+        }
+        SearchMode::Hybrid => {
+            params.push(Param::Text(request.text.clone()));
+            if !(0.0..=1.0).contains(&request.alpha) {
+                return Err(QueryError::Invalid(format!(
+                    "alpha must be within 0..=1, got {}",
+                    request.alpha
+                )));
+            }
+            (
+                format!(
+                    "lance_hybrid_search(?, '{EMBEDDING_COLUMN}', {}, '{SEARCH_TEXT_COLUMN}', ?, k = {k}, \
+                     alpha = {}, nprobs = {}, refine_factor = {})",
+                    vector()?,
+                    request.alpha,
+                    request.nprobes.max(1),
+                    request.refine_factor.max(1)
+                ),
+                "_hybrid_score",
+            )
+        }
+    };
+    let (conditions, filter_params) = filter_sql(&request.filters);
+    params.extend(filter_params);
+    let sql = format!(
+        "SELECT {HIT_COLUMNS}, CAST({score} AS FLOAT) AS score FROM {source}{conditions} \
+         ORDER BY score DESC, path, start_line LIMIT {limit}"
+    );
+    Ok((sql, params))
+}
+
+/// `WHERE …` for the filters that are set, each comparing a fixed column with a bound value.
+fn filter_sql(filters: &Filters) -> (String, Vec<Param>) {
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    for (column, value) in [
+        ("language", &filters.language),
+        ("kind", &filters.kind),
+        ("visibility", &filters.visibility),
+    ] {
+        if let Some(value) = value {
+            clauses.push(format!("{column} = ?"));
+            params.push(Param::Text(value.clone()));
+        }
+    }
+    if let Some(prefix) = &filters.path_prefix {
+        clauses.push("starts_with(path, ?)".to_string());
+        params.push(Param::Text(prefix.clone()));
+    }
+    if clauses.is_empty() {
+        (String::new(), params)
+    } else {
+        (format!(" WHERE {}", clauses.join(" AND ")), params)
+    }
+}
+
+/// A `[…]::FLOAT[n]` literal. DuckDB cannot bind list parameters, and the numbers are computed
+/// by us (never user text), so they are written out; non-finite values are rejected.
+fn vector_literal(vector: &[f32]) -> Result<String> {
+    if vector.is_empty() || vector.iter().any(|value| !value.is_finite()) {
+        return Err(QueryError::Invalid(
+            "query vector is empty or has non-finite values".to_string(),
+        ));
+    }
+    let numbers: Vec<String> = vector.iter().map(|value| format!("{value:?}")).collect();
+    Ok(format!("[{}]::FLOAT[{}]", numbers.join(","), vector.len()))
+}
+
+/// Symbols matching `filters`, by path and line, read with a plain scan of the dataset.
+pub fn filtered_scan(
+    engine: &Engine,
+    dataset: &str,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    let connection = engine.connect()?;
+    let (conditions, params) = filter_sql(filters);
+    let sql = format!(
+        "SELECT {HIT_COLUMNS}, CAST(0 AS FLOAT) AS score FROM '{}'{conditions} ORDER BY path, start_line LIMIT {}",
+        sql_string(dataset),
+        limit.max(1)
+    );
+    let mut statement = connection.prepare(&sql).map_err(duck("preparing a scan"))?;
+    let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+    let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
+        .query_arrow(params.as_slice())
+        .map_err(duck("running a scan"))?
+        .collect();
+    let mut hits = Vec::new();
+    for batch in &batches {
+        hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
+    }
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_is_bound_not_spliced() {
+        let mut request = SearchRequest::new(SearchMode::Fulltext, "x'); DROP TABLE t; --", None);
+        request.filters.language = Some("rust' OR 1=1 --".to_string());
+        let (sql, params) = search_sql("/idx/symbols.lance", &request).unwrap();
+        assert!(!sql.contains("DROP"), "{sql}");
+        assert!(!sql.contains("OR 1=1"), "{sql}");
+        assert!(!sql.contains("/idx"), "{sql}");
+        assert_eq!(params.len(), 3);
+    }
+
+    #[test]
+    fn vector_literal_rejects_non_finite_values() {
+        assert!(vector_literal(&[1.0, f32::NAN]).is_err());
+        assert_eq!(
+            vector_literal(&[0.5, -1.0]).unwrap(),
+            "[0.5,-1.0]::FLOAT[2]"
+        );
+    }
+}

@@ -1,0 +1,555 @@
+//! The symbol record: what one API symbol of a source file looks like once extracted.
+//!
+//! This module owns the plain data type [`Symbol`] and the pure helpers that derive its
+//! stable keys (`id`, `text_hash`, `search_text`). It must not know Arrow, Lance, DuckDB or
+//! the LSP: `store` turns symbols into Arrow batches, `lsp` turns them into protocol types.
+//! Every column is documented in `docs/schema.md`; keep the two in step.
+
+use serde::{Deserialize, Serialize};
+
+/// Dimension of the embedding column. all-MiniLM-L6-v2 produces 384-d vectors.
+pub const EMBEDDING_DIM: usize = 384;
+
+/// One API symbol (function, type, method, …) found in a source file.
+///
+/// Positions are zero-based. `*_col` are UTF-8 byte offsets within the line (what tree-sitter
+/// reports); `*_col_utf16` are the same positions in UTF-16 code units, which is what LSP
+/// clients expect unless they negotiate UTF-8.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Symbol {
+    /// Stable key: a hash of path, qualified name, kind and ordinal (see [`symbol_id`]).
+    pub id: String,
+    /// Workspace-relative path with `/` separators.
+    pub path: String,
+    pub language: String,
+    pub kind: String,
+    pub name: String,
+    pub qualified_name: String,
+    /// Qualified name of the enclosing symbol, if any.
+    pub parent: Option<String>,
+    /// Declaration head without the body, whitespace-normalized.
+    pub signature: String,
+    pub doc: Option<String>,
+    pub visibility: String,
+    pub start_line: u32,
+    pub start_col: u32,
+    pub end_line: u32,
+    pub end_col: u32,
+    pub start_col_utf16: u32,
+    pub end_col_utf16: u32,
+    /// True when the file had syntax errors: the symbol comes from an error-free part of it.
+    pub partial: bool,
+    /// Content hash of the whole file this symbol came from (reconcile key).
+    pub file_hash: String,
+    /// Hash of the text that is embedded for this symbol (embedding cache key).
+    pub text_hash: String,
+    /// The text indexed for full-text search: name, split words, qualified name, signature, doc.
+    pub search_text: String,
+    /// When this row was written, microseconds since the Unix epoch (UTC).
+    pub indexed_at: i64,
+    /// 384-d unit vector, `None` until embedded.
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// The stable id of a symbol: the same declaration keeps the same id across re-indexing.
+///
+/// The ordinal disambiguates overloads (same path, qualified name and kind).
+pub fn symbol_id(path: &str, qualified_name: &str, kind: &str, ordinal: u32) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in [path, qualified_name, kind] {
+        hasher.update(part.as_bytes());
+        // A separator that cannot occur in any part keeps ("a","bc") and ("ab","c") apart.
+        hasher.update(&[0]);
+    }
+    hasher.update(&ordinal.to_le_bytes());
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// Hex content hash used for files and embedded texts.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Splits an identifier into lower-case words: `parseConfigFile` → `parse config file`,
+/// `HTTPServer_v2` → `http server v2`. Used for full-text search and embedding texts, so that
+/// natural-language queries match code identifiers.
+pub fn split_identifier(identifier: &str) -> String {
+    let chars: Vec<char> = identifier.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for (index, &ch) in chars.iter().enumerate() {
+        if !ch.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let previous = index.checked_sub(1).map(|i| chars[i]);
+        let next = chars.get(index + 1).copied();
+        let boundary = match previous {
+            Some(prev) if prev.is_alphanumeric() => {
+                // fooBar | foo2Bar | HTTPServer (the S of Server starts a word)
+                (ch.is_uppercase() && (prev.is_lowercase() || prev.is_numeric()))
+                    || (ch.is_uppercase()
+                        && prev.is_uppercase()
+                        && next.is_some_and(|n| n.is_lowercase()))
+            }
+            _ => false,
+        };
+        if boundary && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.extend(ch.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words.join(" ")
+}
+
+/// Builds the full-text search document of a symbol from its parts.
+pub fn search_text(name: &str, qualified_name: &str, signature: &str, doc: Option<&str>) -> String {
+    let mut text = format!(
+        "{name} {} {qualified_name} {signature}",
+        split_identifier(name)
+    );
+    if let Some(doc) = doc {
+        text.push(' ');
+        text.push_str(doc);
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extraction: tree → symbols. Pure: the same parsed file always yields the same symbols.
+// ---------------------------------------------------------------------------------------------
+
+mod lang;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use tree_sitter::{Node, Query, QueryCursor, StreamingIterator};
+
+use crate::parse::{Language, ParsedFile};
+
+/// Longest signature kept (characters); longer heads are cut with an ellipsis.
+const MAX_SIGNATURE_CHARS: usize = 400;
+/// Longest doc comment kept (characters).
+const MAX_DOC_CHARS: usize = 4000;
+
+/// Symbols of one file and whether the file had syntax errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    pub symbols: Vec<Symbol>,
+    /// The file had syntax errors: the symbols come from its error-free parts.
+    pub partial: bool,
+}
+
+struct CompiledQuery {
+    query: Query,
+    name: Option<u32>,
+    package: Option<u32>,
+    receiver: Option<u32>,
+    container: Option<u32>,
+    /// Capture index → symbol kind, for the `definition.<kind>` captures.
+    definitions: HashMap<u32, &'static str>,
+}
+
+fn query_source(language: Language) -> &'static str {
+    match language {
+        Language::Rust => include_str!("symbols/queries/rust.scm"),
+        Language::Python => include_str!("symbols/queries/python.scm"),
+        Language::JavaScript => include_str!("symbols/queries/javascript.scm"),
+        Language::TypeScript | Language::Tsx => include_str!("symbols/queries/typescript.scm"),
+        Language::Go => include_str!("symbols/queries/go.scm"),
+        Language::Java => include_str!("symbols/queries/java.scm"),
+        Language::C => include_str!("symbols/queries/c.scm"),
+        Language::Cpp => include_str!("symbols/queries/cpp.scm"),
+        Language::CSharp => include_str!("symbols/queries/csharp.scm"),
+        Language::Ruby => include_str!("symbols/queries/ruby.scm"),
+        Language::Php => include_str!("symbols/queries/php.scm"),
+    }
+}
+
+const KINDS: [&str; 18] = [
+    "module",
+    "namespace",
+    "class",
+    "struct",
+    "enum",
+    "enum_member",
+    "interface",
+    "trait",
+    "type_alias",
+    "function",
+    "method",
+    "constructor",
+    "field",
+    "property",
+    "constant",
+    "static",
+    "variable",
+    "macro",
+];
+
+fn compiled_query(language: Language) -> &'static CompiledQuery {
+    static CACHE: OnceLock<HashMap<Language, CompiledQuery>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        Language::ALL
+            .iter()
+            .map(|&language| {
+                let query = Query::new(&language.grammar(), query_source(language)).unwrap_or_else(
+                    |error| panic!("the {} query is invalid: {error}", language.name()),
+                );
+                let mut definitions = HashMap::new();
+                for (index, capture) in query.capture_names().iter().enumerate() {
+                    if let Some(kind) = capture.strip_prefix("definition.") {
+                        let kind = KINDS.iter().find(|k| **k == kind).unwrap_or_else(|| {
+                            panic!("unknown kind {kind} in the {} query", language.name())
+                        });
+                        definitions.insert(index as u32, *kind);
+                    }
+                }
+                let compiled = CompiledQuery {
+                    name: query.capture_index_for_name("name"),
+                    package: query.capture_index_for_name("package"),
+                    receiver: query.capture_index_for_name("receiver"),
+                    container: query.capture_index_for_name("container"),
+                    definitions,
+                    query,
+                };
+                (language, compiled)
+            })
+            .collect()
+    });
+    &cache[&language]
+}
+
+/// A definition found by the query, before names are qualified.
+struct Candidate<'tree> {
+    node: Node<'tree>,
+    kind: &'static str,
+    name: String,
+    /// Extra scope written in the declaration itself (`impl Foo`, `func (r *Recv)`, `Foo::bar`).
+    scope: Option<String>,
+    /// Only names a scope (Rust `impl` blocks); not emitted as a symbol.
+    container_only: bool,
+    pattern: usize,
+}
+
+/// Extracts the API symbols of a parsed file. Never panics on broken code: syntax errors only
+/// lose the declarations they damage, and the result is marked partial.
+pub fn extract_symbols(
+    path: &str,
+    parsed: &ParsedFile,
+    file_hash: &str,
+    indexed_at: i64,
+) -> Extraction {
+    let language = parsed.language;
+    let source = parsed.text.as_str();
+    let compiled = compiled_query(language);
+    let root = parsed.tree.root_node();
+    let mut cursor = QueryCursor::new();
+    // Bounds the work on pathological inputs; a match limit only drops matches, never panics.
+    cursor.set_match_limit(4096);
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut package: Option<String> = None;
+    let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
+    while let Some(found) = matches.next() {
+        let mut definition: Option<(Node, &'static str)> = None;
+        let mut name_node = None;
+        let mut receiver = None;
+        let mut container = None;
+        for capture in found.captures {
+            let index = capture.index;
+            if Some(index) == compiled.name {
+                name_node = Some(capture.node);
+            } else if Some(index) == compiled.package {
+                package = Some(text(capture.node, source).to_string());
+            } else if Some(index) == compiled.receiver {
+                receiver = Some(capture.node);
+            } else if Some(index) == compiled.container {
+                container = Some(capture.node);
+            } else if let Some(kind) = compiled.definitions.get(&index) {
+                definition = Some((capture.node, kind));
+            }
+        }
+        if let (Some(node), Some(name)) = (container, name_node) {
+            candidates.push(Candidate {
+                node,
+                kind: "impl",
+                name: lang::type_name(name, source),
+                scope: None,
+                container_only: true,
+                pattern: found.pattern_index,
+            });
+            continue;
+        }
+        let Some((node, kind)) = definition else {
+            continue;
+        };
+        if node.is_error() || node.is_missing() {
+            continue;
+        }
+        let resolved = match name_node {
+            Some(name) => Some((lang::clean_name(language, text(name, source)), None)),
+            None => lang::declarator_name(node, source),
+        };
+        let Some((name, mut scope)) = resolved else {
+            continue;
+        };
+        if name.is_empty() || !lang::keep(language, kind, node, &name, source) {
+            continue;
+        }
+        if let Some(receiver) = receiver {
+            scope = lang::go_receiver_type(receiver, source);
+        }
+        candidates.push(Candidate {
+            node,
+            kind,
+            name,
+            scope,
+            container_only: false,
+            pattern: found.pattern_index,
+        });
+    }
+    // One symbol per (declaration, name): the earliest pattern wins (patterns go from specific
+    // to general, e.g. a Go struct before a generic type alias).
+    candidates.sort_by_key(|c| {
+        (
+            c.node.start_byte(),
+            std::cmp::Reverse(c.node.end_byte()),
+            c.node.id(),
+            c.pattern,
+        )
+    });
+    candidates.dedup_by(|later, earlier| {
+        later.node.id() == earlier.node.id() && later.name == earlier.name
+    });
+
+    let index_by_node: HashMap<usize, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(index, c)| (c.node.id(), index))
+        .collect();
+    // Nearest enclosing candidate of each candidate, found by walking parents (iteratively).
+    let parents: Vec<Option<usize>> = candidates
+        .iter()
+        .map(|candidate| {
+            let mut node = candidate.node.parent();
+            while let Some(current) = node {
+                if let Some(&index) = index_by_node.get(&current.id()) {
+                    return Some(index);
+                }
+                node = current.parent();
+            }
+            None
+        })
+        .collect();
+
+    let package_prefix = package.or_else(|| lang::module_from_path(language, path));
+    let mut qualified: Vec<String> = Vec::with_capacity(candidates.len());
+    let mut kinds: Vec<&'static str> = Vec::with_capacity(candidates.len());
+    let mut visibilities: Vec<String> = Vec::with_capacity(candidates.len());
+    let mut ordinals: HashMap<(String, &'static str), u32> = HashMap::new();
+    let mut symbols = Vec::new();
+    let partial = parsed.has_errors();
+    // Candidates are sorted by start, so a parent is always processed before its children.
+    for (index, candidate) in candidates.iter().enumerate() {
+        let parent = parents[index];
+        let parent_kind = parent.map(|p| kinds[p]);
+        let separator = lang::separator(language, parent_kind);
+        let mut prefix = match parent {
+            Some(parent) => qualified[parent].clone(),
+            None => package_prefix.clone().unwrap_or_default(),
+        };
+        if let Some(scope) = &candidate.scope {
+            if !prefix.is_empty() {
+                prefix.push_str(separator);
+            }
+            prefix.push_str(scope);
+        }
+        let qualified_name = if prefix.is_empty() {
+            candidate.name.clone()
+        } else {
+            format!("{prefix}{separator}{}", candidate.name)
+        };
+        let kind = lang::refine_kind(
+            language,
+            candidate.kind,
+            &candidate.name,
+            parent_kind,
+            candidate.scope.is_some(),
+        );
+        let parent_visibility = parent.map(|p| visibilities[p].as_str());
+        let visibility = lang::visibility(
+            language,
+            candidate.node,
+            &candidate.name,
+            kind,
+            parent_kind,
+            parent_visibility,
+            source,
+        );
+        qualified.push(qualified_name.clone());
+        kinds.push(kind);
+        visibilities.push(visibility.clone());
+        if candidate.container_only {
+            continue;
+        }
+        let ordinal = ordinals.entry((qualified_name.clone(), kind)).or_insert(0);
+        let id = symbol_id(path, &qualified_name, kind, *ordinal);
+        *ordinal += 1;
+        let signature = signature(language, candidate.node, source);
+        let doc = lang::doc_comment(language, candidate.node, source)
+            .map(|doc| truncate(doc, MAX_DOC_CHARS));
+        let start = candidate.node.start_position();
+        let end = candidate.node.end_position();
+        let start_col_utf16 = utf16_column(source, candidate.node.start_byte(), start.column);
+        let end_col_utf16 = utf16_column(source, candidate.node.end_byte(), end.column);
+        symbols.push(Symbol {
+            id,
+            path: path.to_string(),
+            language: language.name().to_string(),
+            kind: kind.to_string(),
+            search_text: search_text(&candidate.name, &qualified_name, &signature, doc.as_deref()),
+            text_hash: String::new(),
+            name: candidate.name.clone(),
+            parent: parent.map(|p| qualified[p].clone()),
+            qualified_name,
+            signature,
+            doc,
+            visibility,
+            start_line: start.row as u32,
+            start_col: start.column as u32,
+            end_line: end.row as u32,
+            end_col: end.column as u32,
+            start_col_utf16,
+            end_col_utf16,
+            partial,
+            file_hash: file_hash.to_string(),
+            indexed_at,
+            embedding: None,
+        });
+    }
+    for symbol in &mut symbols {
+        symbol.text_hash = content_hash(embedding_text(symbol).as_bytes());
+    }
+    Extraction { symbols, partial }
+}
+
+/// The text embedded for a symbol: what it is, its name as words, its head and its doc.
+/// Natural-language queries ("parse the config file") then meet identifiers
+/// (`parseConfigFile`) half-way. The module implied by the file path is left out, so moving a
+/// file does not change the text and its vectors are reused. Documented in docs/schema.md.
+pub fn embedding_text(symbol: &Symbol) -> String {
+    let module = Language::from_name(&symbol.language).and_then(|language| {
+        lang::module_from_path(language, &symbol.path)
+            .map(|module| (module, lang::separator(language, None)))
+    });
+    let local_name = module
+        .as_ref()
+        .and_then(|(module, separator)| {
+            symbol
+                .qualified_name
+                .strip_prefix(module.as_str())
+                .and_then(|rest| rest.strip_prefix(separator))
+        })
+        .unwrap_or(&symbol.qualified_name);
+    let mut text = format!(
+        "{} {}. {}",
+        symbol.kind.replace('_', " "),
+        split_identifier(local_name),
+        symbol.signature
+    );
+    if let Some(doc) = &symbol.doc {
+        // The first paragraph carries the summary; the model sees at most ~256 word pieces.
+        let summary: String = doc
+            .split("\n\n")
+            .next()
+            .unwrap_or(doc)
+            .chars()
+            .take(600)
+            .collect();
+        text.push_str(". ");
+        text.push_str(&summary);
+    }
+    text
+}
+
+fn text<'a>(node: Node, source: &'a str) -> &'a str {
+    source.get(node.byte_range()).unwrap_or("")
+}
+
+/// The declaration head: from the start of the node to the start of its body, whitespace
+/// collapsed. Declarations without a body keep their whole text (cut at a sane length).
+fn signature(language: Language, node: Node, source: &str) -> String {
+    let end = lang::body_start(language, node).unwrap_or(node.end_byte());
+    let head = source
+        .get(node.start_byte()..end.max(node.start_byte()))
+        .unwrap_or("");
+    let mut collapsed = String::with_capacity(head.len().min(MAX_SIGNATURE_CHARS + 8));
+    for word in head.split_whitespace() {
+        if collapsed.len() > MAX_SIGNATURE_CHARS * 4 {
+            break;
+        }
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
+    }
+    let trimmed = collapsed
+        .trim_end_matches(['{', ':', ';', ' ', '='])
+        .trim_end();
+    let trimmed = if language == Language::Python {
+        trimmed.trim_end_matches(':')
+    } else {
+        trimmed
+    };
+    truncate(trimmed.to_string(), MAX_SIGNATURE_CHARS)
+}
+
+fn truncate(mut text: String, max_chars: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max_chars) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// Converts a UTF-8 byte column into UTF-16 code units, using the text of the line.
+fn utf16_column(source: &str, byte_offset: usize, byte_column: usize) -> u32 {
+    let line_start = byte_offset.saturating_sub(byte_column);
+    match source.get(line_start..byte_offset) {
+        Some(prefix) => prefix.encode_utf16().count() as u32,
+        None => byte_column as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_identifier_handles_camel_snake_and_acronyms() {
+        assert_eq!(split_identifier("parseConfigFile"), "parse config file");
+        assert_eq!(split_identifier("HTTPServer_v2"), "http server v2");
+        assert_eq!(split_identifier("__init__"), "init");
+        assert_eq!(
+            split_identifier("ThreadPoolExecutor"),
+            "thread pool executor"
+        );
+    }
+
+    #[test]
+    fn symbol_id_is_stable_and_separates_parts() {
+        let first = symbol_id("a.rs", "m::f", "function", 0);
+        assert_eq!(first, symbol_id("a.rs", "m::f", "function", 0));
+        assert_ne!(first, symbol_id("a.rs", "m::f", "function", 1));
+        assert_ne!(symbol_id("a", "bc", "k", 0), symbol_id("ab", "c", "k", 0));
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests;

@@ -1,0 +1,213 @@
+//! The live daemon (`znt daemon`): watching, delta commits, the writer lock and crash safety.
+//! Every check compares the daemon's table with a fresh full index of the same tree.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use zenith::daemon::{IndexOptions, Silent, reconcile};
+use zenith::store::{Store, StoreConfig};
+use zenith::symbols::Symbol;
+
+use crate::support::{Rng, runtime};
+
+fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
+    for symbol in &mut symbols {
+        symbol.indexed_at = 0;
+        symbol.embedding = None;
+    }
+    symbols.sort_by(|a, b| a.id.cmp(&b.id));
+    symbols
+}
+
+fn fresh_index(rt: &tokio::runtime::Runtime, workspace: &Path) -> Vec<Symbol> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = rt
+        .block_on(Store::open(&StoreConfig::new(
+            dir.path().to_string_lossy().into_owned(),
+        )))
+        .unwrap();
+    rt.block_on(reconcile(
+        workspace,
+        &store,
+        &IndexOptions::default(),
+        &Silent,
+    ))
+    .unwrap();
+    comparable(rt.block_on(store.all_symbols()).unwrap())
+}
+
+fn indexed(rt: &tokio::runtime::Runtime, index: &Path) -> Vec<Symbol> {
+    let store = rt
+        .block_on(Store::open(&StoreConfig::new(
+            index.to_string_lossy().into_owned(),
+        )))
+        .unwrap();
+    comparable(rt.block_on(store.all_symbols()).unwrap())
+}
+
+/// Waits until the daemon's table equals a fresh index of the workspace.
+fn converges(rt: &tokio::runtime::Runtime, workspace: &Path, index: &Path, what: &str) {
+    let expected = fresh_index(rt, workspace);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let actual = indexed(rt, index);
+        if actual == expected {
+            return;
+        }
+        if Instant::now() > deadline {
+            let names = |s: &[Symbol]| {
+                s.iter()
+                    .map(|s| format!("{}:{}", s.path, s.name))
+                    .collect::<Vec<_>>()
+            };
+            panic!(
+                "after {what}: the daemon's table never matched a fresh index\nactual {:?}\nexpected {:?}",
+                names(&actual),
+                names(&expected)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(workspace: &Path, index: &Path) -> Daemon {
+        let child = Command::new(env!("CARGO_BIN_EXE_znt"))
+            .args(["daemon", "--no-embed", "--index-dir"])
+            .arg(index)
+            .arg(workspace)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn write(root: &Path, relative: &str, text: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn the_daemon_follows_edits_saves_renames_deletions_and_bursts() {
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    crate::index::fixture_workspace(root);
+    let rt = runtime();
+    let _daemon = Daemon::start(root, index.path());
+    converges(&rt, root, index.path(), "startup");
+
+    write(root, "src/new.rs", "pub fn created() {}\n");
+    converges(&rt, root, index.path(), "create");
+
+    write(
+        root,
+        "src/new.rs",
+        "pub fn created() {}\npub fn modified() {}\n",
+    );
+    converges(&rt, root, index.path(), "modify");
+
+    // Editor-style atomic save: write a temp file, rename it over the original.
+    write(root, "src/.new.rs.swp", "pub fn atomically_saved() {}\n");
+    std::fs::rename(root.join("src/.new.rs.swp"), root.join("src/new.rs")).unwrap();
+    converges(&rt, root, index.path(), "atomic save");
+
+    std::fs::rename(root.join("src/new.rs"), root.join("src/renamed.rs")).unwrap();
+    converges(&rt, root, index.path(), "rename");
+
+    std::fs::remove_dir_all(root.join("app")).unwrap();
+    converges(&rt, root, index.path(), "directory deletion");
+    write(root, "app/service.py", "def recreated():\n    pass\n");
+    converges(&rt, root, index.path(), "directory re-creation");
+
+    // A burst: many files at once (a branch switch).
+    for n in 0..1500 {
+        write(
+            root,
+            &format!("burst/d{}/f{n}.py", n % 20),
+            &format!("def burst_{n}():\n    pass\n"),
+        );
+    }
+    converges(&rt, root, index.path(), "a burst of 1500 files");
+    std::fs::remove_dir_all(root.join("burst")).unwrap();
+    converges(&rt, root, index.path(), "removing the burst");
+
+    // A symlink loop is never followed; a file that becomes binary loses its symbols.
+    std::os::unix::fs::symlink(root, root.join("src/loop")).unwrap();
+    std::fs::write(root.join("src/renamed.rs"), b"pub fn x() {}\0\0").unwrap();
+    converges(&rt, root, index.path(), "symlink loop and binary file");
+
+    // Ignore rules changing re-check everything.
+    write(root, ".gitignore", "ignored/\nsrc/\n");
+    converges(&rt, root, index.path(), "a .gitignore change");
+}
+
+#[test]
+fn a_second_daemon_on_the_same_index_refuses_to_write() {
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    crate::index::fixture_workspace(workspace.path());
+    let rt = runtime();
+    let _first = Daemon::start(workspace.path(), index.path());
+    converges(&rt, workspace.path(), index.path(), "startup");
+    let second = Command::new(env!("CARGO_BIN_EXE_znt"))
+        .args(["daemon", "--no-embed", "--index-dir"])
+        .arg(index.path())
+        .arg(workspace.path())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another Zenith daemon is already writing"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn killing_the_daemon_at_random_moments_never_loses_convergence() {
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    crate::index::fixture_workspace(root);
+    let rt = runtime();
+    let mut rng = Rng::new(2026);
+    for round in 0..8 {
+        let mut daemon = Daemon::start(root, index.path());
+        // Change the workspace while the daemon starts up, reconciles and commits.
+        for n in 0..(50 + rng.next_u64() % 200) {
+            let file = rng.next_u64() % 40;
+            if rng.next_u64() % 5 == 0 {
+                let _ = std::fs::remove_file(root.join(format!("churn/f{file}.py")));
+            } else {
+                write(
+                    root,
+                    &format!("churn/f{file}.py"),
+                    &format!("def churn_{round}_{n}():\n    pass\n"),
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.next_u64() % 1500));
+        // kill -9: no chance to clean up.
+        daemon.0.kill().unwrap();
+        daemon.0.wait().unwrap();
+        // Whatever state the kill left, the table must still open and read.
+        let _ = indexed(&rt, index.path());
+    }
+    // The restart converges to exactly a fresh index.
+    let _daemon = Daemon::start(root, index.path());
+    converges(&rt, root, index.path(), "8 random kills");
+}
