@@ -15,10 +15,7 @@ use std::time::{Duration, Instant};
 
 fn main() {
     // cargo passes `--bench`; everything else is ours.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let name = args.first().map(String::as_str).unwrap_or("help");
     let rest = &args[args.len().min(1)..];
     match name {
@@ -49,12 +46,7 @@ fn machine() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_default();
-    format!(
-        "{} cores, {cpu}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    )
+    format!("{} cores, {cpu}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 mod store {
@@ -69,10 +61,7 @@ mod store {
     pub fn run(args: &[String]) {
         let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100_000);
         let queries = 200;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = StoreConfig::new(dir.path().join("index").to_string_lossy().into_owned());
         let store = runtime.block_on(Store::open(&config)).unwrap();
@@ -96,15 +85,9 @@ mod store {
         let engine = Engine::shared().unwrap();
         let dataset = store.dataset_uri();
         let query_vectors = clustered_vectors(queries, 16, 7);
-        let words: Vec<String> = (0..queries)
-            .map(|i| format!("marker{}", (i * 7919) % rows))
-            .collect();
+        let words: Vec<String> = (0..queries).map(|i| format!("marker{}", (i * 7919) % rows)).collect();
         // Warm both paths (first open of the dataset, index loading).
-        let warm = SearchRequest::new(
-            SearchMode::Hybrid,
-            &words[0],
-            Some(query_vectors[0].clone()),
-        );
+        let warm = SearchRequest::new(SearchMode::Hybrid, &words[0], Some(query_vectors[0].clone()));
         engine.search(&dataset, &warm).unwrap();
 
         let mut recall_hits = 0;
@@ -134,15 +117,7 @@ mod store {
         }
 
         let table = store.lancedb_table().clone();
-        let columns = [
-            "id",
-            "path",
-            "name",
-            "qualified_name",
-            "kind",
-            "signature",
-            "start_line",
-        ];
+        let columns = ["id", "path", "name", "qualified_name", "kind", "signature", "start_line"];
         let mut lance_vector = Vec::new();
         let mut lance_fts = Vec::new();
         let mut lance_hybrid = Vec::new();
@@ -209,20 +184,13 @@ mod store {
         );
         println!("|---|---|---|---|");
         for (label, duck, lance) in [
-            (
-                "vector (IVF-PQ, nprobes 20, refine 10)",
-                &mut duck_vector,
-                &mut lance_vector,
-            ),
+            ("vector (IVF-PQ, nprobes 20, refine 10)", &mut duck_vector, &mut lance_vector),
             ("full-text (BM25)", &mut duck_fts, &mut lance_fts),
             ("hybrid", &mut duck_hybrid, &mut lance_hybrid),
         ] {
             let (d50, d99) = percentiles(duck);
             let (l50, l99) = percentiles(lance);
-            println!(
-                "| {label} | {d50:.2} / {d99:.2} | {l50:.2} / {l99:.2} | {:.2}× |",
-                d50 / l50
-            );
+            println!("| {label} | {d50:.2} / {d99:.2} | {l50:.2} / {l99:.2} | {:.2}× |", d50 / l50);
         }
         println!("recall@10 of the DuckDB vector path vs brute force: {recall:.3}");
     }
@@ -237,12 +205,7 @@ mod extract {
     fn collect(dirs: &[String]) -> Vec<(PathBuf, Vec<u8>)> {
         let mut files = Vec::new();
         for dir in dirs {
-            for entry in ignore::WalkBuilder::new(dir)
-                .hidden(false)
-                .git_ignore(false)
-                .build()
-                .flatten()
-            {
+            for entry in ignore::WalkBuilder::new(dir).hidden(false).git_ignore(false).build().flatten() {
                 let path = entry.path();
                 if !entry.file_type().is_some_and(|t| t.is_file()) {
                     continue;
@@ -265,9 +228,7 @@ mod extract {
         let dirs: Vec<String> = if args.is_empty() {
             let registry = std::env::var("CARGO_HOME")
                 .map(PathBuf::from)
-                .unwrap_or_else(|_| {
-                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
-                });
+                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
             vec![registry.join("registry/src").to_string_lossy().into_owned()]
         } else {
             args.to_vec()
@@ -277,10 +238,7 @@ mod extract {
         let mb = bytes as f64 / 1e6;
         println!("machine: {}", machine());
         println!("corpus: {} files, {mb:.1} MB under {dirs:?}", files.len());
-        let limits = ParseLimits {
-            deadline: Duration::from_secs(10),
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { deadline: Duration::from_secs(10), ..ParseLimits::default() };
 
         // Bare parse (the bound): tree-sitter only, one thread.
         let started = Instant::now();
@@ -296,38 +254,24 @@ mod extract {
         let mut symbols = 0usize;
         for (path, bytes) in &files {
             if let Ok(parsed) = parse(path, bytes, &limits) {
-                symbols += extract_symbols(&path.to_string_lossy(), &parsed, "h", 0)
-                    .symbols
-                    .len();
+                symbols += extract_symbols(&path.to_string_lossy(), &parsed, "h", 0).symbols.len();
             }
         }
         let extract = started.elapsed().as_secs_f64();
 
         // universal-ctags on the same files, one process, one thread.
         let list = std::env::temp_dir().join(format!("znt-bench-files-{}", std::process::id()));
-        std::fs::write(
-            &list,
-            files
-                .iter()
-                .map(|(p, _)| p.to_string_lossy().into_owned() + "\n")
-                .collect::<String>(),
-        )
-        .unwrap();
+        std::fs::write(&list, files.iter().map(|(p, _)| p.to_string_lossy().into_owned() + "\n").collect::<String>())
+            .unwrap();
         let started = Instant::now();
-        let ctags = std::process::Command::new("ctags")
-            .args(["-f", "/dev/null", "--fields=+n", "-L"])
-            .arg(&list)
-            .status();
+        let ctags =
+            std::process::Command::new("ctags").args(["-f", "/dev/null", "--fields=+n", "-L"]).arg(&list).status();
         let ctags_seconds = started.elapsed().as_secs_f64();
         let _ = std::fs::remove_file(&list);
         let n = files.len() as f64;
         println!("| one thread | MB/s | files/s | symbols/s |");
         println!("|---|---|---|---|");
-        println!(
-            "| tree-sitter parse only (bound) | {:.1} | {:.0} | – |",
-            mb / bare,
-            n / bare
-        );
+        println!("| tree-sitter parse only (bound) | {:.1} | {:.0} | – |", mb / bare, n / bare);
         println!(
             "| zenith extract (parse + symbols) | {:.1} | {:.0} | {:.0} |",
             mb / extract,
@@ -336,11 +280,7 @@ mod extract {
         );
         match ctags {
             Ok(status) if status.success() => {
-                println!(
-                    "| universal-ctags | {:.1} | {:.0} | – |",
-                    mb / ctags_seconds,
-                    n / ctags_seconds
-                )
+                println!("| universal-ctags | {:.1} | {:.0} | – |", mb / ctags_seconds, n / ctags_seconds)
             }
             _ => println!("| universal-ctags | (not run: ctags missing or failed) | | |"),
         }
@@ -355,10 +295,7 @@ mod embed {
 
     /// Realistic symbol texts in the embedding-text format, deterministic.
     pub fn symbol_texts(count: usize) -> Vec<String> {
-        let verbs = [
-            "parse", "load", "write", "compute", "open", "render", "validate", "merge", "fetch",
-            "encode",
-        ];
+        let verbs = ["parse", "load", "write", "compute", "open", "render", "validate", "merge", "fetch", "encode"];
         let nouns = [
             "config file",
             "connection pool",
@@ -395,43 +332,21 @@ mod embed {
         println!("| configuration | texts/s |");
         println!("|---|---|");
         for (label, config) in [
-            (
-                "fp32, 256 tokens, batch 32, all threads",
-                EmbedConfig::default(),
-            ),
-            (
-                "fp32, 128 tokens, batch 32, all threads",
-                EmbedConfig {
-                    max_tokens: 128,
-                    ..EmbedConfig::default()
-                },
-            ),
-            (
-                "fp32, 256 tokens, batch 32, 1 thread",
-                EmbedConfig {
-                    threads: 1,
-                    ..EmbedConfig::default()
-                },
-            ),
+            ("fp32, 256 tokens, batch 32, all threads", EmbedConfig::default()),
+            ("fp32, 128 tokens, batch 32, all threads", EmbedConfig { max_tokens: 128, ..EmbedConfig::default() }),
+            ("fp32, 256 tokens, batch 32, 1 thread", EmbedConfig { threads: 1, ..EmbedConfig::default() }),
         ] {
             let embedder = Embedder::load(&dir, config).unwrap();
             embedder.embed(&refs[..refs.len().min(32)]).unwrap();
             let started = Instant::now();
             embedder.embed(&refs).unwrap();
-            println!(
-                "| {label} | {:.0} |",
-                count as f64 / started.elapsed().as_secs_f64()
-            );
+            println!("| {label} | {:.0} |", count as f64 / started.elapsed().as_secs_f64());
         }
         let embedder = Embedder::load(&dir, EmbedConfig::default()).unwrap();
         let mut samples = Vec::new();
         for i in 0..100 {
-            let query = [
-                "parse config file",
-                "open a tcp connection",
-                "render the syntax tree",
-                "cache entry eviction",
-            ][i % 4];
+            let query =
+                ["parse config file", "open a tcp connection", "render the syntax tree", "cache entry eviction"][i % 4];
             let started = Instant::now();
             embedder.embed_query(query).unwrap();
             samples.push(started.elapsed());
@@ -446,14 +361,10 @@ mod names {
     use zenith::query::names::{NameEntry, NameIndex};
 
     pub fn run(args: &[String]) {
-        let count: usize = args
-            .first()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(1_000_000);
+        let count: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
         let parts = [
-            "init", "book", "for", "official", "thread", "pool", "executor", "parse", "config",
-            "file", "http", "server", "read", "write", "cache", "entry", "token", "stream", "user",
-            "record",
+            "init", "book", "for", "official", "thread", "pool", "executor", "parse", "config", "file", "http",
+            "server", "read", "write", "cache", "entry", "token", "stream", "user", "record",
         ];
         let mut rng = zenith::synthetic::Rng::new(5);
         let entries: Vec<NameEntry> = (0..count)
@@ -462,11 +373,7 @@ mod names {
                 let mut name = String::new();
                 for w in 0..words {
                     let part = parts[(rng.next_u64() % parts.len() as u64) as usize];
-                    if w == 0 {
-                        name.push_str(part)
-                    } else {
-                        name.push_str(&(part[..1].to_uppercase() + &part[1..]))
-                    }
+                    if w == 0 { name.push_str(part) } else { name.push_str(&(part[..1].to_uppercase() + &part[1..])) }
                 }
                 name.push_str(&(i % 97).to_string());
                 NameEntry {

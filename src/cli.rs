@@ -123,32 +123,20 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // Logs go to stderr: stdout carries results (and, in serve mode, the protocol).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut location = cli.location;
     let workspace_for_config = match &cli.command {
-        Command::Index {
-            path: Some(path), ..
-        }
-        | Command::Daemon {
-            path: Some(path), ..
-        } => Some(path.clone()),
+        Command::Index { path: Some(path), .. } | Command::Daemon { path: Some(path), .. } => Some(path.clone()),
         _ => location.workspace.clone(),
     }
     .or_else(|| std::env::current_dir().ok());
@@ -165,19 +153,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Index { path, no_embed } => {
-            let workspace = path
-                .or(location.workspace.clone())
-                .unwrap_or(std::env::current_dir()?);
-            let location = IndexLocation {
-                workspace: Some(workspace.clone()),
-                ..location
-            };
-            runtime.block_on(index(
-                &location,
-                &workspace,
-                &settings,
-                !no_embed && settings.embed_enabled,
-            ))
+            let workspace = path.or(location.workspace.clone()).unwrap_or(std::env::current_dir()?);
+            let location = IndexLocation { workspace: Some(workspace.clone()), ..location };
+            runtime.block_on(index(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
         }
         Command::Symbols { query, limit, json } => {
             let store = runtime.block_on(open_store(&location))?;
@@ -194,28 +172,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     });
                     writeln!(out, "{value}")?;
                 } else {
-                    writeln!(
-                        out,
-                        "{}:{}  {}  {}",
-                        entry.path,
-                        entry.start_line + 1,
-                        entry.kind,
-                        entry.qualified_name
-                    )?;
+                    writeln!(out, "{}:{}  {}  {}", entry.path, entry.start_line + 1, entry.kind, entry.qualified_name)?;
                 }
             }
             Ok(())
         }
-        Command::Search {
-            query,
-            mode,
-            language,
-            kind,
-            path_prefix,
-            visibility,
-            limit,
-            json,
-        } => {
+        Command::Search { query, mode, language, kind, path_prefix, visibility, limit, json } => {
             let store = runtime.block_on(open_store(&location))?;
             let engine = Engine::shared()?;
             let vector = match mode {
@@ -226,12 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let mut request = SearchRequest::new(mode, query, vector);
-            request.filters = Filters {
-                language,
-                kind,
-                path_prefix,
-                visibility,
-            };
+            request.filters = Filters { language, kind, path_prefix, visibility };
             request.limit = limit;
             let hits = engine.search(&store.dataset_uri(), &request)?;
             let mut out = std::io::stdout().lock();
@@ -272,19 +229,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             std::process::exit(0);
         }
         Command::Daemon { path, no_embed } => {
-            let workspace = path
-                .or(location.workspace.clone())
-                .unwrap_or(std::env::current_dir()?);
-            let location = IndexLocation {
-                workspace: Some(workspace.clone()),
-                ..location
-            };
-            runtime.block_on(run_daemon(
-                &location,
-                &workspace,
-                &settings,
-                !no_embed && settings.embed_enabled,
-            ))
+            let workspace = path.or(location.workspace.clone()).unwrap_or(std::env::current_dir()?);
+            let location = IndexLocation { workspace: Some(workspace.clone()), ..location };
+            runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
         }
         Command::Status { json } => {
             let store = runtime.block_on(open_store(&location))?;
@@ -303,17 +250,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 writeln!(out, "index     {}", store.dataset_uri())?;
                 writeln!(out, "version   {}", stats.version)?;
-                writeln!(
-                    out,
-                    "symbols   {} ({} embedded)",
-                    stats.rows, stats.embedded_rows
-                )?;
+                writeln!(out, "symbols   {} ({} embedded)", stats.rows, stats.embedded_rows)?;
                 writeln!(out, "fragments {}", stats.fragments)?;
-                writeln!(
-                    out,
-                    "model     {}",
-                    crate::store::EmbeddingModel::default().name
-                )?;
+                writeln!(out, "model     {}", crate::store::EmbeddingModel::default().name)?;
             }
             Ok(())
         }
@@ -346,10 +285,7 @@ impl Bars {
                 bar
             })
         };
-        Bars {
-            files: bar("files"),
-            embedded: bar("embedded"),
-        }
+        Bars { files: bar("files"), embedded: bar("embedded") }
     }
 }
 
@@ -386,9 +322,7 @@ async fn index(
     if embed {
         match load_embedder(settings) {
             Ok(embedder) => {
-                embedded =
-                    crate::daemon::embed_pending(&store, &embedder, options.embed_batch, &bars)
-                        .await?;
+                embedded = crate::daemon::embed_pending(&store, &embedder, options.embed_batch, &bars).await?;
             }
             // Names stay searchable without the model; say how to get semantic search.
             Err(error) => eprintln!("warning: embeddings skipped: {error:#}"),
@@ -449,11 +383,7 @@ async fn run_daemon(
             });
         }
     };
-    let _watcher = crate::watch::watch(
-        std::slice::from_ref(&root),
-        std::time::Duration::from_millis(50),
-        sink,
-    )?;
+    let _watcher = crate::watch::watch(std::slice::from_ref(&root), std::time::Duration::from_millis(50), sink)?;
     let live = crate::daemon::LiveIndex {
         root,
         store,
@@ -479,9 +409,7 @@ async fn run_daemon(
 async fn open_store(location: &IndexLocation) -> anyhow::Result<Store> {
     let uri = index_uri(location)?;
     let config = StoreConfig::new(uri.clone());
-    let store = Store::open(&config)
-        .await
-        .with_context(|| format!("opening the index at {uri}"))?;
+    let store = Store::open(&config).await.with_context(|| format!("opening the index at {uri}"))?;
     Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
     Ok(store)
 }
@@ -496,22 +424,14 @@ pub fn index_uri(location: &IndexLocation) -> anyhow::Result<String> {
         Some(path) => path.clone(),
         None => std::env::current_dir().context("reading the current directory")?,
     };
-    Ok(default_index_dir(&workspace)?
-        .to_string_lossy()
-        .into_owned())
+    Ok(default_index_dir(&workspace)?.to_string_lossy().into_owned())
 }
 
 /// The default per-workspace index directory under the user's cache.
 pub fn default_index_dir(workspace: &Path) -> anyhow::Result<PathBuf> {
-    let canonical = workspace
-        .canonicalize()
-        .with_context(|| format!("resolving the workspace {}", workspace.display()))?;
-    let name = canonical
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "root".into());
+    let canonical =
+        workspace.canonicalize().with_context(|| format!("resolving the workspace {}", workspace.display()))?;
+    let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "root".into());
     let digest = crate::symbols::content_hash(canonical.to_string_lossy().as_bytes());
-    Ok(crate::assets::cache_dir()
-        .join("indexes")
-        .join(format!("{name}-{}", &digest[..12])))
+    Ok(crate::assets::cache_dir().join("indexes").join(format!("{name}-{}", &digest[..12])))
 }

@@ -72,16 +72,15 @@ pub struct Settings {
 
 /// The user's configuration file.
 pub fn user_config_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "zenith")
-        .map(|dirs| dirs.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "zenith").map(|dirs| dirs.config_dir().join("config.toml"))
 }
 
 /// Reads one file; a missing file is an empty layer, a malformed one an error naming it.
 pub fn read_file(path: &Path) -> anyhow::Result<Option<ConfigFile>> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(toml::from_str(&text).with_context(|| {
-            format!("invalid configuration in {}", path.display())
-        })?)),
+        Ok(text) => {
+            Ok(Some(toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))?))
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
     }
@@ -132,10 +131,7 @@ pub fn load(workspace: Option<&Path>) -> anyhow::Result<Settings> {
     if let Ok(value) = std::env::var("ZENITH_EMBED") {
         merged.embed.enabled = Some(!matches!(value.as_str(), "0" | "false" | "off"));
     }
-    if let Some(threads) = std::env::var("ZENITH_EMBED_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(threads) = std::env::var("ZENITH_EMBED_THREADS").ok().and_then(|v| v.parse().ok()) {
         merged.embed.threads = Some(threads);
     }
     Ok(settings_from(merged, sources))
@@ -182,10 +178,8 @@ mod tests {
 
     #[test]
     fn later_layers_override_earlier_ones_field_by_field() {
-        let mut base: ConfigFile =
-            toml::from_str("[index]\nmax_file_bytes = 10\nskip_hidden = false\n").unwrap();
-        let layer: ConfigFile =
-            toml::from_str("[index]\nmax_file_bytes = 20\n[lsp]\nsymbol_limit = 5\n").unwrap();
+        let mut base: ConfigFile = toml::from_str("[index]\nmax_file_bytes = 10\nskip_hidden = false\n").unwrap();
+        let layer: ConfigFile = toml::from_str("[index]\nmax_file_bytes = 20\n[lsp]\nsymbol_limit = 5\n").unwrap();
         overlay(&mut base, layer);
         let settings = settings_from(base, Vec::new());
         assert_eq!(settings.index.walk.max_file_bytes, 20);

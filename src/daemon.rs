@@ -66,29 +66,17 @@ pub struct IndexReport {
 }
 
 fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 enum FileOutcome {
-    Symbols {
-        relative: String,
-        symbols: Vec<Symbol>,
-        partial: bool,
-    },
+    Symbols { relative: String, symbols: Vec<Symbol>, partial: bool },
     Skipped(Skipped),
 }
 
 /// Reads, parses and extracts one file. A failure skips the file with its reason.
 fn process_file(file: &WorkspaceFile, limits: &ParseLimits, indexed_at: i64) -> FileOutcome {
-    let skipped = |reason: String| {
-        FileOutcome::Skipped(Skipped {
-            relative: file.relative.clone(),
-            reason,
-        })
-    };
+    let skipped = |reason: String| FileOutcome::Skipped(Skipped { relative: file.relative.clone(), reason });
     let bytes = match std::fs::read(&file.absolute) {
         Ok(bytes) => bytes,
         Err(error) => return skipped(format!("unreadable: {error}")),
@@ -108,10 +96,9 @@ fn process_file(file: &WorkspaceFile, limits: &ParseLimits, indexed_at: i64) -> 
         }
         // Unsupported, binary, huge and timed-out files still get a row-less entry: nothing to
         // index, but a reason to report.
-        Err(SkipReason::UnsupportedLanguage) => FileOutcome::Skipped(Skipped {
-            relative: file.relative.clone(),
-            reason: String::new(),
-        }),
+        Err(SkipReason::UnsupportedLanguage) => {
+            FileOutcome::Skipped(Skipped { relative: file.relative.clone(), reason: String::new() })
+        }
         Err(reason) => skipped(reason.to_string()),
     }
 }
@@ -123,17 +110,14 @@ fn is_source_file(file: &WorkspaceFile) -> bool {
         return crate::parse::Language::detect(path, b"").is_some();
     }
     let mut head = [0u8; 256];
-    let read = std::fs::File::open(&file.absolute)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
+    let read =
+        std::fs::File::open(&file.absolute).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
     crate::parse::Language::detect(path, &head[..read]).is_some()
 }
 
 /// Hashes a file's content, or `None` when it cannot be read.
 fn file_hash(file: &WorkspaceFile) -> Option<String> {
-    std::fs::read(&file.absolute)
-        .ok()
-        .map(|bytes| content_hash(&bytes))
+    std::fs::read(&file.absolute).ok().map(|bytes| content_hash(&bytes))
 }
 
 /// Brings the table in line with the workspace at `root`: new and changed files are parsed
@@ -145,9 +129,7 @@ pub async fn reconcile(
     options: &IndexOptions,
     progress: &dyn IndexProgress,
 ) -> anyhow::Result<IndexReport> {
-    let root = root
-        .canonicalize()
-        .with_context(|| format!("resolving {}", root.display()))?;
+    let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
     let walk = scan(&root, &options.walk)?;
     let indexed = store.file_hashes().await?;
     apply(store, walk, indexed, |_| true, options, progress).await
@@ -162,22 +144,15 @@ pub async fn reconcile_paths(
     store: &Store,
     options: &IndexOptions,
 ) -> anyhow::Result<IndexReport> {
-    let root = root
-        .canonicalize()
-        .with_context(|| format!("resolving {}", root.display()))?;
-    let relative_targets: Vec<String> = targets
-        .iter()
-        .map(|t| crate::watch::relative_path(&root, t))
-        .collect();
+    let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
+    let relative_targets: Vec<String> = targets.iter().map(|t| crate::watch::relative_path(&root, t)).collect();
     let walk = scan_paths(&root, targets, &options.walk)?;
     let indexed = store.file_hashes().await?;
     let under_target = |path: &str| {
         relative_targets.iter().any(|target| {
             target.is_empty()
                 || path == target
-                || path
-                    .strip_prefix(target.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
+                || path.strip_prefix(target.as_str()).is_some_and(|rest| rest.starts_with('/'))
         })
     };
     apply(store, walk, indexed, under_target, options, &Silent).await
@@ -196,20 +171,13 @@ async fn apply(
 ) -> anyhow::Result<IndexReport> {
     // Only files of a supported language are candidates; the rest are not read further.
     walk.files.retain(is_source_file);
-    let mut report = IndexReport {
-        files_seen: walk.files.len(),
-        skipped: walk.skipped,
-        ..Default::default()
-    };
+    let mut report = IndexReport { files_seen: walk.files.len(), skipped: walk.skipped, ..Default::default() };
     for skipped in &report.skipped {
         tracing::info!(path = %skipped.relative, reason = %skipped.reason, "skipped");
     }
     let on_disk: HashSet<&str> = walk.files.iter().map(|f| f.relative.as_str()).collect();
-    let vanished: Vec<String> = indexed
-        .keys()
-        .filter(|path| in_scope(path) && !on_disk.contains(path.as_str()))
-        .cloned()
-        .collect();
+    let vanished: Vec<String> =
+        indexed.keys().filter(|path| in_scope(path) && !on_disk.contains(path.as_str())).cloned().collect();
 
     // Which files changed: hash them in parallel (reading is cheap next to parsing).
     let changed: Vec<&WorkspaceFile> = walk
@@ -228,20 +196,14 @@ async fn apply(
     let mut pending_deletes = vanished;
     report.files_deleted = pending_deletes.len();
     for group in changed.chunks(options.files_per_commit.max(1)) {
-        let outcomes: Vec<FileOutcome> = group
-            .par_iter()
-            .map(|file| process_file(file, &options.parse, indexed_at))
-            .collect();
+        let outcomes: Vec<FileOutcome> =
+            group.par_iter().map(|file| process_file(file, &options.parse, indexed_at)).collect();
         // Every file of the group is replaced, including files that now yield no symbols.
         let mut paths: Vec<String> = std::mem::take(&mut pending_deletes);
         let mut symbols = Vec::new();
         for outcome in outcomes {
             match outcome {
-                FileOutcome::Symbols {
-                    relative,
-                    symbols: file_symbols,
-                    partial,
-                } => {
+                FileOutcome::Symbols { relative, symbols: file_symbols, partial } => {
                     report.files_parsed += 1;
                     report.files_partial += usize::from(partial);
                     symbols.extend(file_symbols);
@@ -398,11 +360,10 @@ impl LiveIndex {
                 targets.sort();
                 targets.dedup();
                 // A changed ignore file changes what is indexed anywhere below it.
-                if targets.iter().any(|t| {
-                    t.file_name().is_some_and(|n| {
-                        n == ".gitignore" || n == ".ignore" || n == ".zenithignore"
-                    })
-                }) {
+                if targets
+                    .iter()
+                    .any(|t| t.file_name().is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == ".zenithignore"))
+                {
                     reconcile(&self.root, &self.store, &self.options, &Silent).await?
                 } else {
                     reconcile_paths(&self.root, &targets, &self.store, &self.options).await?
@@ -460,26 +421,13 @@ impl LiveIndex {
     /// Compacts and refreshes indexes when fragments or unindexed rows pass their thresholds.
     async fn maintain(&self) -> anyhow::Result<()> {
         let stats = self.store.stats().await?;
-        let unindexed = stats
-            .vector_index
-            .map(|c| c.unindexed_rows)
-            .unwrap_or(stats.embedded_rows)
-            + stats
-                .fulltext_index
-                .map(|c| c.unindexed_rows)
-                .unwrap_or(stats.rows);
+        let unindexed = stats.vector_index.map(|c| c.unindexed_rows).unwrap_or(stats.embedded_rows)
+            + stats.fulltext_index.map(|c| c.unindexed_rows).unwrap_or(stats.rows);
         let needs_index = stats.fulltext_index.is_none()
-            || (stats.vector_index.is_none()
-                && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX);
+            || (stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX);
         if stats.fragments > MAX_FRAGMENTS || unindexed > MAX_UNINDEXED_ROWS || needs_index {
-            tracing::info!(
-                fragments = stats.fragments,
-                unindexed,
-                "maintenance: optimize and refresh indexes"
-            );
-            self.store
-                .optimize(std::time::Duration::from_secs(60))
-                .await?;
+            tracing::info!(fragments = stats.fragments, unindexed, "maintenance: optimize and refresh indexes");
+            self.store.optimize(std::time::Duration::from_secs(60)).await?;
             self.store.refresh_indexes().await?;
         }
         Ok(())
@@ -497,15 +445,12 @@ impl IndexLock {
     /// Takes the lock of the index at `uri` (a directory, or for `s3://` a file in the cache).
     pub fn acquire(uri: &str) -> anyhow::Result<IndexLock> {
         let path = if uri.contains("://") {
-            crate::assets::cache_dir()
-                .join("locks")
-                .join(format!("{}.lock", &content_hash(uri.as_bytes())[..16]))
+            crate::assets::cache_dir().join("locks").join(format!("{}.lock", &content_hash(uri.as_bytes())[..16]))
         } else {
             Path::new(uri).join("zenith.lock")
         };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)

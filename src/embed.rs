@@ -45,9 +45,7 @@ pub struct EmbedConfig {
 impl Default for EmbedConfig {
     fn default() -> Self {
         EmbedConfig {
-            threads: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             batch_size: 32,
             max_tokens: 256,
         }
@@ -66,45 +64,31 @@ impl Embedder {
     /// Loads the model from a directory holding `config.json`, `tokenizer.json` and
     /// `model.safetensors` (see [`crate::assets::model_dir`]).
     pub fn load(dir: &Path, config: EmbedConfig) -> Result<Embedder, EmbedError> {
-        let load_error = |file: &str, detail: String| EmbedError::Load {
-            path: dir.join(file),
-            detail,
-        };
-        let config_text = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| load_error("config.json", e.to_string()))?;
-        let bert_config: BertConfig = serde_json::from_str(&config_text)
-            .map_err(|e| load_error("config.json", e.to_string()))?;
+        let load_error = |file: &str, detail: String| EmbedError::Load { path: dir.join(file), detail };
+        let config_text =
+            std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_error("config.json", e.to_string()))?;
+        let bert_config: BertConfig =
+            serde_json::from_str(&config_text).map_err(|e| load_error("config.json", e.to_string()))?;
         if bert_config.hidden_size != EMBEDDING_DIM {
-            return Err(EmbedError::Dimension {
-                found: bert_config.hidden_size,
-            });
+            return Err(EmbedError::Dimension { found: bert_config.hidden_size });
         }
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| load_error("tokenizer.json", e.to_string()))?;
         tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: config.max_tokens,
-                ..Default::default()
-            }))
+            .with_truncation(Some(TruncationParams { max_length: config.max_tokens, ..Default::default() }))
             .map_err(|e| load_error("tokenizer.json", e.to_string()))?;
         tokenizer.with_padding(Some(PaddingParams::default()));
-        let weights = std::fs::read(dir.join("model.safetensors"))
-            .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+        let weights =
+            std::fs::read(dir.join("model.safetensors")).map_err(|e| load_error("model.safetensors", e.to_string()))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
             .map_err(|e| load_error("model.safetensors", e.to_string()))?;
-        let model = BertModel::load(vb, &bert_config)
-            .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+        let model = BertModel::load(vb, &bert_config).map_err(|e| load_error("model.safetensors", e.to_string()))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads.max(1))
             .thread_name(|i| format!("znt-embed-{i}"))
             .build()
             .map_err(|e| load_error("thread pool", e.to_string()))?;
-        Ok(Embedder {
-            model,
-            tokenizer,
-            pool,
-            config,
-        })
+        Ok(Embedder { model, tokenizer, pool, config })
     }
 
     /// Embeds texts; the result is in input order, one unit vector per text.
@@ -132,10 +116,8 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let encodings =
+            self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
         let batch = encodings.len();
         let length = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(batch * length);
@@ -149,9 +131,7 @@ impl Embedder {
             let input_ids = Tensor::from_vec(ids, (batch, length), device)?;
             let token_type_ids = input_ids.zeros_like()?;
             let attention_mask = Tensor::from_vec(mask, (batch, length), device)?;
-            let hidden = self
-                .model
-                .forward(&input_ids, &token_type_ids, Some(&attention_mask))?;
+            let hidden = self.model.forward(&input_ids, &token_type_ids, Some(&attention_mask))?;
             // Mean pooling over real tokens, then L2 normalization (sentence-transformers' recipe).
             let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
             let summed = hidden.broadcast_mul(&mask)?.sum(1)?;

@@ -38,11 +38,7 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions {
-            index_dir: None,
-            symbol_limit: 1000,
-            batch_window: std::time::Duration::from_millis(100),
-        }
+        ServeOptions { index_dir: None, symbol_limit: 1000, batch_window: std::time::Duration::from_millis(100) }
     }
 }
 
@@ -91,16 +87,12 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     .custom_method("zenith/status", Backend::status)
     .custom_method("zenith/reindex", Backend::reindex)
     .finish();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(service)
-        .await;
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
     Ok(())
 }
 
 /// Runs a handler, turning a panic into an InternalError response: the server keeps serving.
-async fn guarded<T>(
-    future: impl std::future::Future<Output = jsonrpc::Result<T>>,
-) -> jsonrpc::Result<T> {
+async fn guarded<T>(future: impl std::future::Future<Output = jsonrpc::Result<T>>) -> jsonrpc::Result<T> {
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(result) => result,
         Err(panic) => {
@@ -110,29 +102,17 @@ async fn guarded<T>(
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "handler panicked".to_string());
             tracing::error!(%message, "request handler panicked");
-            Err(jsonrpc::Error {
-                code: jsonrpc::ErrorCode::InternalError,
-                message: message.into(),
-                data: None,
-            })
+            Err(jsonrpc::Error { code: jsonrpc::ErrorCode::InternalError, message: message.into(), data: None })
         }
     }
 }
 
 fn invalid_params(message: impl Into<String>) -> jsonrpc::Error {
-    jsonrpc::Error {
-        code: jsonrpc::ErrorCode::InvalidParams,
-        message: message.into().into(),
-        data: None,
-    }
+    jsonrpc::Error { code: jsonrpc::ErrorCode::InvalidParams, message: message.into().into(), data: None }
 }
 
 fn internal(error: impl std::fmt::Display) -> jsonrpc::Error {
-    jsonrpc::Error {
-        code: jsonrpc::ErrorCode::InternalError,
-        message: error.to_string().into(),
-        data: None,
-    }
+    jsonrpc::Error { code: jsonrpc::ErrorCode::InternalError, message: error.to_string().into(), data: None }
 }
 
 /// `zenith/search` parameters.
@@ -214,10 +194,7 @@ impl Backend {
         let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
             let engine = Engine::shared()?;
             let mut results = Vec::new();
-            for folder in folders
-                .iter()
-                .filter(|f| f.status.read().map(|s| s.ready).unwrap_or(false))
-            {
+            for folder in folders.iter().filter(|f| f.status.read().map(|s| s.ready).unwrap_or(false)) {
                 for hit in engine.search(&folder.dataset, &request)? {
                     let range = range(
                         hit.start_line,
@@ -255,12 +232,7 @@ impl Backend {
 
     async fn status(&self) -> jsonrpc::Result<Vec<FolderStatus>> {
         let folders = self.shared.folders.read().map_err(internal)?.clone();
-        let embedder_loaded = self
-            .shared
-            .embedder
-            .read()
-            .map(|e| e.is_some())
-            .unwrap_or(false);
+        let embedder_loaded = self.shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
         Ok(folders
             .iter()
             .map(|folder| FolderStatus {
@@ -285,11 +257,7 @@ impl Backend {
 
     fn folder_of(&self, path: &Path) -> Option<Arc<Folder>> {
         let folders = self.shared.folders.read().ok()?;
-        folders
-            .iter()
-            .filter(|f| path.starts_with(&f.root))
-            .max_by_key(|f| f.root.as_os_str().len())
-            .cloned()
+        folders.iter().filter(|f| path.starts_with(&f.root)).max_by_key(|f| f.root.as_os_str().len()).cloned()
     }
 
     fn notify_paths(&self, uris: impl IntoIterator<Item = Uri>) {
@@ -299,11 +267,7 @@ impl Backend {
                 continue;
             };
             if let Some(folder) = self.folder_of(&path) {
-                by_folder
-                    .entry(folder.root.clone())
-                    .or_insert_with(|| (folder.clone(), Vec::new()))
-                    .1
-                    .push(path);
+                by_folder.entry(folder.root.clone()).or_insert_with(|| (folder.clone(), Vec::new())).1.push(path);
             }
         }
         for (_, (folder, paths)) in by_folder {
@@ -323,21 +287,8 @@ fn range(
     end_col_utf16: u32,
     utf8: bool,
 ) -> Range {
-    let (start, end) = if utf8 {
-        (start_col, end_col)
-    } else {
-        (start_col_utf16, end_col_utf16)
-    };
-    Range {
-        start: Position {
-            line: start_line,
-            character: start,
-        },
-        end: Position {
-            line: end_line,
-            character: end,
-        },
-    }
+    let (start, end) = if utf8 { (start_col, end_col) } else { (start_col_utf16, end_col_utf16) };
+    Range { start: Position { line: start_line, character: start }, end: Position { line: end_line, character: end } }
 }
 
 fn symbol_kind(kind: &str) -> SymbolKind {
@@ -400,20 +351,13 @@ impl LanguageServer for Backend {
             .collect();
         #[allow(deprecated)]
         if roots.is_empty() {
-            if let Some(root) = params
-                .root_uri
-                .as_ref()
-                .and_then(|u| u.to_file_path().map(|p| p.into_owned()))
-            {
+            if let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path().map(|p| p.into_owned())) {
                 roots.push(root);
             }
         }
         *self.shared.roots.write().map_err(internal)? = roots;
-        if let Some(limit) = params
-            .initialization_options
-            .as_ref()
-            .and_then(|o| o.get("symbolLimit"))
-            .and_then(|v| v.as_u64())
+        if let Some(limit) =
+            params.initialization_options.as_ref().and_then(|o| o.get("symbolLimit")).and_then(|v| v.as_u64())
         {
             self.shared.options.write().map_err(internal)?.symbol_limit = limit as usize;
         }
@@ -423,26 +367,18 @@ impl LanguageServer for Backend {
             .as_ref()
             .and_then(|g| g.position_encodings.as_ref())
             .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
-        self.shared
-            .utf8
-            .store(utf8, std::sync::atomic::Ordering::Relaxed);
+        self.shared.utf8.store(utf8, std::sync::atomic::Ordering::Relaxed);
         if let Some(pid) = params.process_id {
             watch_parent(pid);
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
-                position_encoding: Some(if utf8 {
-                    PositionEncodingKind::UTF8
-                } else {
-                    PositionEncodingKind::UTF16
-                }),
+                position_encoding: Some(if utf8 { PositionEncodingKind::UTF8 } else { PositionEncodingKind::UTF16 }),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(
-                    TextDocumentSyncOptions {
-                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
-                        ..Default::default()
-                    },
-                )),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                    ..Default::default()
+                })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
@@ -452,10 +388,7 @@ impl LanguageServer for Backend {
                 }),
                 ..Default::default()
             },
-            server_info: Some(ServerInfo {
-                name: "zenith".into(),
-                version: Some(env!("CARGO_PKG_VERSION").into()),
-            }),
+            server_info: Some(ServerInfo { name: "zenith".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
             offset_encoding: None,
         })
     }
@@ -464,10 +397,7 @@ impl LanguageServer for Backend {
         let shared = self.shared.clone();
         tokio::spawn(async move {
             if let Err(error) = start_folders(shared.clone()).await {
-                shared
-                    .client
-                    .log_message(MessageType::ERROR, format!("zenith: {error:#}"))
-                    .await;
+                shared.client.log_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
             }
         });
     }
@@ -476,10 +406,7 @@ impl LanguageServer for Backend {
         Ok(())
     }
 
-    async fn symbol(
-        &self,
-        params: WorkspaceSymbolParams,
-    ) -> jsonrpc::Result<Option<WorkspaceSymbolResponse>> {
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> jsonrpc::Result<Option<WorkspaceSymbolResponse>> {
         guarded(async {
             let limit = self.shared.options.read().map_err(internal)?.symbol_limit;
             let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
@@ -487,19 +414,11 @@ impl LanguageServer for Backend {
             let mut found = Vec::new();
             for folder in &folders {
                 let names = folder.names.read().map_err(internal)?.clone();
-                found.extend(
-                    names
-                        .search(&params.query, limit)
-                        .into_iter()
-                        .map(|m| (m, folder.root.clone())),
-                );
+                found.extend(names.search(&params.query, limit).into_iter().map(|m| (m, folder.root.clone())));
             }
             found.sort_by(|a, b| b.0.score.cmp(&a.0.score));
             found.truncate(limit);
-            let symbols = found
-                .iter()
-                .filter_map(|(m, root)| workspace_symbol(root, &m.entry, utf8))
-                .collect();
+            let symbols = found.iter().filter_map(|(m, root)| workspace_symbol(root, &m.entry, utf8)).collect();
             Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))
         })
         .await
@@ -534,29 +453,23 @@ fn watch_parent(pid: u32) {
 /// Opens each folder's index, starts its writer (when we get the lock) and its watcher, and
 /// reports progress until names and embeddings are complete.
 async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
-    let roots = shared
-        .roots
-        .read()
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .clone();
-    let options = shared
-        .options
-        .read()
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .clone();
+    let roots = shared.roots.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    let options = shared.options.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
     // The model loads in the background; name search never waits for it.
     {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || match crate::assets::local_model_dir().ok().flatten().or_else(|| crate::assets::model_dir().ok()) {
-            Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
-                Ok(embedder) => {
-                    if let Ok(mut slot) = shared.embedder.write() {
-                        *slot = Some(Arc::new(embedder));
+        tokio::task::spawn_blocking(move || {
+            match crate::assets::local_model_dir().ok().flatten().or_else(|| crate::assets::model_dir().ok()) {
+                Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
+                    Ok(embedder) => {
+                        if let Ok(mut slot) = shared.embedder.write() {
+                            *slot = Some(Arc::new(embedder));
+                        }
                     }
-                }
-                Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
-            },
-            None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
+                    Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
+                },
+                None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
+            }
         })
         .await?;
     }
@@ -564,9 +477,7 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         let root = root.canonicalize().unwrap_or_else(|_| root.clone());
         let uri = match (&options.index_dir, roots.len()) {
             (Some(dir), 1) => dir.clone(),
-            _ => crate::cli::default_index_dir(&root)?
-                .to_string_lossy()
-                .into_owned(),
+            _ => crate::cli::default_index_dir(&root)?.to_string_lossy().into_owned(),
         };
         let config = StoreConfig::new(uri.clone());
         let store = Store::open(&config).await?;
@@ -574,53 +485,27 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         let lock = IndexLock::acquire(&uri);
         let read_only = lock.is_err();
         if let Err(error) = &lock {
-            shared
-                .client
-                .log_message(
-                    MessageType::WARNING,
-                    format!("zenith: {error:#}; serving reads only"),
-                )
-                .await;
+            shared.client.log_message(MessageType::WARNING, format!("zenith: {error:#}; serving reads only")).await;
         }
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let folder = Arc::new(Folder {
             root: root.clone(),
             dataset: store.dataset_uri(),
             events: (!read_only).then_some(events_tx.clone()),
-            status: RwLock::new(WriterStatus {
-                ready: read_only,
-                ..Default::default()
-            }),
+            status: RwLock::new(WriterStatus { ready: read_only, ..Default::default() }),
             names: RwLock::new(Arc::new(NameIndex::default())),
             read_only,
         });
-        shared
-            .folders
-            .write()
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .push(folder.clone());
+        shared.folders.write().map_err(|e| anyhow::anyhow!("{e}"))?.push(folder.clone());
         let (status_tx, status_rx) = tokio::sync::watch::channel(WriterStatus::default());
-        tokio::spawn(follow_status(
-            shared.clone(),
-            folder.clone(),
-            status_rx,
-            number,
-        ));
+        tokio::spawn(follow_status(shared.clone(), folder.clone(), status_rx, number));
         if let Ok(lock) = lock {
-            shared
-                .locks
-                .lock()
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .push(lock);
+            shared.locks.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(lock);
             let live = LiveIndex {
                 root: root.clone(),
                 store,
                 options: IndexOptions::default(),
-                embedder: shared
-                    .embedder
-                    .read()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .clone(),
+                embedder: shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone(),
                 batch_window: options.batch_window,
             };
             let client = shared.client.clone();
@@ -629,12 +514,7 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
                     let _ = status_tx.send(status);
                 };
                 if let Err(error) = live.run(events_rx, publish).await {
-                    client
-                        .log_message(
-                            MessageType::ERROR,
-                            format!("zenith: indexing stopped: {error:#}"),
-                        )
-                        .await;
+                    client.log_message(MessageType::ERROR, format!("zenith: indexing stopped: {error:#}")).await;
                 }
             });
             let sink = move |change: crate::watch::Change| {
@@ -644,26 +524,15 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
                 };
                 let _ = events_tx.send(event);
             };
-            match crate::watch::watch(
-                std::slice::from_ref(&root),
-                std::time::Duration::from_millis(50),
-                sink,
-            ) {
-                Ok(watcher) => shared
-                    .watchers
-                    .lock()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .push(watcher),
+            match crate::watch::watch(std::slice::from_ref(&root), std::time::Duration::from_millis(50), sink) {
+                Ok(watcher) => shared.watchers.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(watcher),
                 Err(error) => {
                     tracing::warn!(%error, "file watching unavailable; relying on the editor's notifications")
                 }
             }
         } else {
             // A read-only folder serves the index another daemon writes.
-            let _ = status_tx.send(WriterStatus {
-                ready: true,
-                ..Default::default()
-            });
+            let _ = status_tx.send(WriterStatus { ready: true, ..Default::default() });
         }
     }
     Ok(())
@@ -677,19 +546,9 @@ async fn follow_status(
     number: usize,
 ) {
     let token = ProgressToken::String(format!("zenith/index/{number}"));
-    let progress_supported = shared
-        .client
-        .create_work_done_progress(token.clone())
-        .await
-        .is_ok();
-    let title = format!(
-        "Indexing {}",
-        folder
-            .root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
+    let progress_supported = shared.client.create_work_done_progress(token.clone()).await.is_ok();
+    let title =
+        format!("Indexing {}", folder.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     let send = |value: WorkDoneProgress| {
         let client = shared.client.clone();
         let token = token.clone();
@@ -718,10 +577,8 @@ async fn follow_status(
             continue;
         }
         let dataset = folder.dataset.clone();
-        match tokio::task::spawn_blocking(move || {
-            Engine::shared().and_then(|engine| engine.name_entries(&dataset))
-        })
-        .await
+        match tokio::task::spawn_blocking(move || Engine::shared().and_then(|engine| engine.name_entries(&dataset)))
+            .await
         {
             Ok(Ok(entries)) => {
                 if let Ok(mut names) = folder.names.write() {
@@ -739,23 +596,15 @@ async fn follow_status(
         if !finished {
             if complete {
                 send(WorkDoneProgress::End(WorkDoneProgressEnd {
-                    message: Some(format!(
-                        "{} symbols, {} embedded",
-                        status.symbols, status.embedded
-                    )),
+                    message: Some(format!("{} symbols, {} embedded", status.symbols, status.embedded)),
                 }))
                 .await;
                 finished = true;
             } else {
-                let percentage = (status.embedded * 100)
-                    .checked_div(status.symbols)
-                    .unwrap_or(0) as u32;
+                let percentage = (status.embedded * 100).checked_div(status.symbols).unwrap_or(0) as u32;
                 send(WorkDoneProgress::Report(WorkDoneProgressReport {
                     cancellable: Some(false),
-                    message: Some(format!(
-                        "{} symbols, {} embedded",
-                        status.symbols, status.embedded
-                    )),
+                    message: Some(format!("{} symbols, {} embedded", status.symbols, status.embedded)),
                     percentage: Some(percentage),
                 }))
                 .await;

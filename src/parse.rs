@@ -63,9 +63,7 @@ impl Language {
 
     /// The language stored under `name` in the `language` column.
     pub fn from_name(name: &str) -> Option<Language> {
-        Language::ALL
-            .into_iter()
-            .find(|language| language.name() == name)
+        Language::ALL.into_iter().find(|language| language.name() == name)
     }
 
     /// The tree-sitter grammar.
@@ -89,10 +87,7 @@ impl Language {
     /// Detects the language from the file name, then (for extension-less scripts) the shebang.
     /// `.h` is C unless the text looks like C++.
     pub fn detect(path: &Path, text_start: &[u8]) -> Option<Language> {
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
+        let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         let by_extension = match extension.as_deref() {
             Some("rs") => Some(Language::Rust),
             Some("py" | "pyi" | "pyw") => Some(Language::Python),
@@ -102,14 +97,8 @@ impl Language {
             Some("go") => Some(Language::Go),
             Some("java") => Some(Language::Java),
             Some("c") => Some(Language::C),
-            Some("h") => Some(if looks_like_cpp(text_start) {
-                Language::Cpp
-            } else {
-                Language::C
-            }),
-            Some("cc" | "cpp" | "cxx" | "c++" | "hh" | "hpp" | "hxx" | "h++" | "ipp" | "tpp") => {
-                Some(Language::Cpp)
-            }
+            Some("h") => Some(if looks_like_cpp(text_start) { Language::Cpp } else { Language::C }),
+            Some("cc" | "cpp" | "cxx" | "c++" | "hh" | "hpp" | "hxx" | "h++" | "ipp" | "tpp") => Some(Language::Cpp),
             Some("cs") => Some(Language::CSharp),
             Some("rb" | "rake" | "gemspec") => Some(Language::Ruby),
             Some("php" | "phtml") => Some(Language::Php),
@@ -131,18 +120,9 @@ impl Language {
 
 fn looks_like_cpp(text: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&text[..text.len().min(64 * 1024)]);
-    [
-        "class ",
-        "namespace ",
-        "template <",
-        "template<",
-        "public:",
-        "private:",
-        "std::",
-        "#include <string>",
-    ]
-    .iter()
-    .any(|marker| text.contains(marker))
+    ["class ", "namespace ", "template <", "template<", "public:", "private:", "std::", "#include <string>"]
+        .iter()
+        .any(|marker| text.contains(marker))
 }
 
 fn detect_shebang(text: &[u8]) -> Option<Language> {
@@ -174,10 +154,7 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits {
-            max_file_bytes: 1 << 20,
-            deadline: Duration::from_secs(2),
-        }
+        ParseLimits { max_file_bytes: 1 << 20, deadline: Duration::from_secs(2) }
     }
 }
 
@@ -217,10 +194,7 @@ pub fn parse(path: &Path, bytes: &[u8], limits: &ParseLimits) -> Result<ParsedFi
         return Err(SkipReason::Binary);
     }
     if bytes.len() > limits.max_file_bytes {
-        return Err(SkipReason::TooLarge {
-            size: bytes.len(),
-            limit: limits.max_file_bytes,
-        });
+        return Err(SkipReason::TooLarge { size: bytes.len(), limit: limits.max_file_bytes });
     }
     let language = Language::detect(path, bytes).ok_or(SkipReason::UnsupportedLanguage)?;
     let (text, lossy_utf8) = match String::from_utf8_lossy(bytes) {
@@ -228,29 +202,20 @@ pub fn parse(path: &Path, bytes: &[u8], limits: &ParseLimits) -> Result<ParsedFi
         std::borrow::Cow::Owned(text) => (text, true),
     };
     let tree = parse_text(language, &text, limits.deadline)?;
-    Ok(ParsedFile {
-        language,
-        text,
-        lossy_utf8,
-        tree,
-    })
+    Ok(ParsedFile { language, text, lossy_utf8, tree })
 }
 
 /// Parses text of a known language with a deadline. Exposed for benchmarks (bare parse speed).
 pub fn parse_text(language: Language, text: &str, deadline: Duration) -> Result<Tree, SkipReason> {
     let mut parser = Parser::new();
-    parser
-        .set_language(&language.grammar())
-        .expect("grammar crates are built against a compatible tree-sitter ABI");
+    parser.set_language(&language.grammar()).expect("grammar crates are built against a compatible tree-sitter ABI");
     let started = Instant::now();
     let bytes = text.as_bytes();
     let mut read = |offset: usize, _| &bytes[offset.min(bytes.len())..];
     // Returning true from the progress callback cancels the parse.
     let mut past_deadline = |_: &tree_sitter::ParseState| started.elapsed() > deadline;
     let options = ParseOptions::new().progress_callback(&mut past_deadline);
-    parser
-        .parse_with_options(&mut read, None, Some(options))
-        .ok_or(SkipReason::Deadline(deadline))
+    parser.parse_with_options(&mut read, None, Some(options)).ok_or(SkipReason::Deadline(deadline))
 }
 
 #[cfg(test)]
@@ -259,58 +224,26 @@ mod tests {
 
     #[test]
     fn detects_languages_by_extension_and_shebang() {
-        assert_eq!(
-            Language::detect(Path::new("a/b.rs"), b""),
-            Some(Language::Rust)
-        );
-        assert_eq!(
-            Language::detect(Path::new("x.tsx"), b""),
-            Some(Language::Tsx)
-        );
-        assert_eq!(
-            Language::detect(Path::new("bin/tool"), b"#!/usr/bin/env python3\n"),
-            Some(Language::Python)
-        );
-        assert_eq!(
-            Language::detect(Path::new("bin/run"), b"#!/usr/bin/ruby -w\n"),
-            Some(Language::Ruby)
-        );
-        assert_eq!(
-            Language::detect(Path::new("x.h"), b"int f(void);"),
-            Some(Language::C)
-        );
-        assert_eq!(
-            Language::detect(Path::new("x.h"), b"namespace a { class B; }"),
-            Some(Language::Cpp)
-        );
-        assert_eq!(
-            Language::detect(Path::new("notes.txt"), b"#!/usr/bin/env python"),
-            None
-        );
+        assert_eq!(Language::detect(Path::new("a/b.rs"), b""), Some(Language::Rust));
+        assert_eq!(Language::detect(Path::new("x.tsx"), b""), Some(Language::Tsx));
+        assert_eq!(Language::detect(Path::new("bin/tool"), b"#!/usr/bin/env python3\n"), Some(Language::Python));
+        assert_eq!(Language::detect(Path::new("bin/run"), b"#!/usr/bin/ruby -w\n"), Some(Language::Ruby));
+        assert_eq!(Language::detect(Path::new("x.h"), b"int f(void);"), Some(Language::C));
+        assert_eq!(Language::detect(Path::new("x.h"), b"namespace a { class B; }"), Some(Language::Cpp));
+        assert_eq!(Language::detect(Path::new("notes.txt"), b"#!/usr/bin/env python"), None);
     }
 
     #[test]
     fn binary_and_huge_files_are_skipped_with_a_reason() {
         let limits = ParseLimits::default();
-        assert_eq!(
-            parse(Path::new("a.rs"), b"fn a() {}\0", &limits).err(),
-            Some(SkipReason::Binary)
-        );
+        assert_eq!(parse(Path::new("a.rs"), b"fn a() {}\0", &limits).err(), Some(SkipReason::Binary));
         let huge = vec![b' '; limits.max_file_bytes + 1];
-        assert!(matches!(
-            parse(Path::new("a.rs"), &huge, &limits),
-            Err(SkipReason::TooLarge { .. })
-        ));
+        assert!(matches!(parse(Path::new("a.rs"), &huge, &limits), Err(SkipReason::TooLarge { .. })));
     }
 
     #[test]
     fn invalid_utf8_is_decoded_lossily() {
-        let parsed = parse(
-            Path::new("a.py"),
-            b"def caf\xe9():\n    pass\n",
-            &ParseLimits::default(),
-        )
-        .unwrap();
+        let parsed = parse(Path::new("a.py"), b"def caf\xe9():\n    pass\n", &ParseLimits::default()).unwrap();
         assert!(parsed.lossy_utf8);
         assert!(parsed.text.contains('\u{FFFD}'));
     }
@@ -318,21 +251,13 @@ mod tests {
     #[test]
     fn a_parse_past_its_deadline_is_cancelled() {
         let text = "fn f() { let x = 1 + 2; }\n".repeat(20_000);
-        assert_eq!(
-            parse_text(Language::Rust, &text, Duration::ZERO).err(),
-            Some(SkipReason::Deadline(Duration::ZERO))
-        );
+        assert_eq!(parse_text(Language::Rust, &text, Duration::ZERO).err(), Some(SkipReason::Deadline(Duration::ZERO)));
     }
 
     #[test]
     fn deeply_nested_expressions_do_not_overflow_the_stack() {
         let text = format!("x = {}1{}\n", "(".repeat(10_000), ")".repeat(10_000));
-        let parsed = parse(
-            Path::new("deep.py"),
-            text.as_bytes(),
-            &ParseLimits::default(),
-        )
-        .unwrap();
+        let parsed = parse(Path::new("deep.py"), text.as_bytes(), &ParseLimits::default()).unwrap();
         assert!(!parsed.has_errors());
     }
 }

@@ -79,9 +79,7 @@ static SHARED: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
 impl Engine {
     /// The engine shared by the whole process, created (and the extension loaded) on first use.
     pub fn shared() -> Result<Arc<Engine>> {
-        let mut slot = SHARED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(engine) = slot.as_ref() {
             return Ok(engine.clone());
         }
@@ -104,46 +102,29 @@ impl Engine {
                 assets::cached_lance_extension().display()
             )),
             Err(error) => {
-                return Err(QueryError::ExtensionUnavailable {
-                    attempts: error.to_string(),
-                });
+                return Err(QueryError::ExtensionUnavailable { attempts: error.to_string() });
             }
         }
         if assets::offline() {
-            attempts.push(format!(
-                "network routes (disabled by {}=1)",
-                assets::OFFLINE_ENV
-            ));
-            return Err(QueryError::ExtensionUnavailable {
-                attempts: attempts.join("; "),
-            });
+            attempts.push(format!("network routes (disabled by {}=1)", assets::OFFLINE_ENV));
+            return Err(QueryError::ExtensionUnavailable { attempts: attempts.join("; ") });
         }
         // lance is a core extension of DuckDB 1.5: `INSTALL lance` fetches the signed build
         // from DuckDB's repository when that is reachable.
         match root.execute_batch("INSTALL lance; LOAD lance;") {
             Ok(()) => {
-                return Ok(Engine {
-                    root: Mutex::new(root),
-                    source: ExtensionSource::DuckDbRepository,
-                });
+                return Ok(Engine { root: Mutex::new(root), source: ExtensionSource::DuckDbRepository });
             }
-            Err(error) => {
-                attempts.push(format!("INSTALL lance from DuckDB's repository ({error})"))
-            }
+            Err(error) => attempts.push(format!("INSTALL lance from DuckDB's repository ({error})")),
         }
-        match assets::fetch_with_pip(
-            &assets::LANCE_EXTENSION_WHEEL,
-            &assets::cached_lance_extension(),
-        ) {
+        match assets::fetch_with_pip(&assets::LANCE_EXTENSION_WHEEL, &assets::cached_lance_extension()) {
             Ok(path) => Engine::with_extension_file(root, &path),
-            Err(error @ AssetError::HashMismatch { .. }) => Err(QueryError::ExtensionUnavailable {
-                attempts: error.to_string(),
-            }),
+            Err(error @ AssetError::HashMismatch { .. }) => {
+                Err(QueryError::ExtensionUnavailable { attempts: error.to_string() })
+            }
             Err(error) => {
                 attempts.push(error.to_string());
-                Err(QueryError::ExtensionUnavailable {
-                    attempts: attempts.join("; "),
-                })
+                Err(QueryError::ExtensionUnavailable { attempts: attempts.join("; ") })
             }
         }
     }
@@ -156,14 +137,8 @@ impl Engine {
     fn with_extension_file(root: Connection, path: &Path) -> Result<Engine> {
         // LOAD takes no parameters; the path is one this crate resolved, quoted as a literal.
         root.execute_batch(&format!("LOAD '{}'", sql_string(&path.to_string_lossy())))
-            .map_err(|source| QueryError::ExtensionLoad {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(Engine {
-            root: Mutex::new(root),
-            source: ExtensionSource::File(path.to_path_buf()),
-        })
+            .map_err(|source| QueryError::ExtensionLoad { path: path.to_path_buf(), source })?;
+        Ok(Engine { root: Mutex::new(root), source: ExtensionSource::File(path.to_path_buf()) })
     }
 
     /// Lets DuckDB read datasets under `uri` (an `s3://` URI) with the same object-store
@@ -187,21 +162,14 @@ impl Engine {
             settings.push(format!("{name} '{}'", sql_string(value)));
         }
         let scope = format!("{}/", uri.trim_end_matches('/'));
-        let secret_name = format!(
-            "zenith_{}",
-            &crate::symbols::content_hash(scope.as_bytes())[..16]
-        );
+        let secret_name = format!("zenith_{}", &crate::symbols::content_hash(scope.as_bytes())[..16]);
         let sql = format!(
             "CREATE OR REPLACE TEMPORARY SECRET {secret_name} (TYPE LANCE, PROVIDER config, SCOPE '{}', {})",
             sql_string(&scope),
             settings.join(", ")
         );
-        let root = self
-            .root
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        root.execute_batch(&sql)
-            .map_err(duck("registering object-store credentials"))
+        let root = self.root.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        root.execute_batch(&sql).map_err(duck("registering object-store credentials"))
     }
 
     /// Where the extension came from.
@@ -211,10 +179,7 @@ impl Engine {
 
     /// A fresh connection to the shared database: it sees the newest committed table version.
     pub fn connect(&self) -> Result<Connection> {
-        let root = self
-            .root
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let root = self.root.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         root.try_clone().map_err(duck("opening a connection"))
     }
 
@@ -222,15 +187,10 @@ impl Engine {
     pub fn search(&self, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
         let connection = self.connect()?;
         let (sql, params) = search_sql(dataset, request)?;
-        let mut statement = connection
-            .prepare(&sql)
-            .map_err(duck("preparing a search"))?;
-        let params: Vec<&dyn duckdb::ToSql> =
-            params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
-        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
-            .query_arrow(params.as_slice())
-            .map_err(duck("running a search"))?
-            .collect();
+        let mut statement = connection.prepare(&sql).map_err(duck("preparing a search"))?;
+        let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
+            statement.query_arrow(params.as_slice()).map_err(duck("running a search"))?.collect();
         let mut hits = Vec::new();
         for batch in &batches {
             hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
@@ -246,18 +206,12 @@ impl Engine {
              end_col, start_col_utf16, end_col_utf16 FROM '{}'",
             sql_string(dataset)
         );
-        let mut statement = connection
-            .prepare(&sql)
-            .map_err(duck("preparing the name scan"))?;
-        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
-            .query_arrow([])
-            .map_err(duck("scanning names"))?
-            .collect();
+        let mut statement = connection.prepare(&sql).map_err(duck("preparing the name scan"))?;
+        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
+            statement.query_arrow([]).map_err(duck("scanning names"))?.collect();
         let mut entries = Vec::new();
         for batch in &batches {
-            entries.extend(serde_arrow::from_record_batch::<Vec<names::NameEntry>>(
-                batch,
-            )?);
+            entries.extend(serde_arrow::from_record_batch::<Vec<names::NameEntry>>(batch)?);
         }
         Ok(entries)
     }
@@ -266,18 +220,14 @@ impl Engine {
     pub fn count(&self, dataset: &str) -> Result<u64> {
         let connection = self.connect()?;
         let sql = format!("SELECT count(*) FROM '{}'", sql_string(dataset));
-        let count: i64 = connection
-            .query_row(&sql, [], |row| row.get(0))
-            .map_err(duck("counting rows"))?;
+        let count: i64 = connection.query_row(&sql, [], |row| row.get(0)).map_err(duck("counting rows"))?;
         Ok(count as u64)
     }
 }
 
 fn new_database() -> Result<Connection> {
     // Autoloading would reach for the network on a missing function; we load what we need.
-    let config = Config::default()
-        .enable_autoload_extension(false)
-        .map_err(duck("configuring DuckDB"))?;
+    let config = Config::default().enable_autoload_extension(false).map_err(duck("configuring DuckDB"))?;
     Connection::open_in_memory_with_flags(config).map_err(duck("opening DuckDB"))
 }
 
@@ -310,10 +260,7 @@ pub struct Filters {
 
 impl Filters {
     fn is_empty(&self) -> bool {
-        self.language.is_none()
-            && self.kind.is_none()
-            && self.path_prefix.is_none()
-            && self.visibility.is_none()
+        self.language.is_none() && self.kind.is_none() && self.path_prefix.is_none() && self.visibility.is_none()
     }
 }
 
@@ -333,11 +280,7 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
-    pub fn new(
-        mode: SearchMode,
-        text: impl Into<String>,
-        vector: Option<Vec<f32>>,
-    ) -> SearchRequest {
+    pub fn new(mode: SearchMode, text: impl Into<String>, vector: Option<Vec<f32>>) -> SearchRequest {
         SearchRequest {
             mode,
             text: text.into(),
@@ -394,16 +337,13 @@ impl duckdb::ToSql for Param {
 fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Param>)> {
     let limit = request.limit.max(1);
     // With filters, ask the index for more candidates so that enough survive the filter.
-    let k = if request.filters.is_empty() {
-        limit
-    } else {
-        (limit * 10).max(100)
-    };
+    let k = if request.filters.is_empty() { limit } else { (limit * 10).max(100) };
     let mut params = vec![Param::Text(dataset.to_string())];
     let vector = || -> Result<String> {
-        let vector = request.vector.as_deref().ok_or_else(|| {
-            QueryError::Invalid(format!("{:?} search needs a query vector", request.mode))
-        })?;
+        let vector = request
+            .vector
+            .as_deref()
+            .ok_or_else(|| QueryError::Invalid(format!("{:?} search needs a query vector", request.mode)))?;
         vector_literal(vector)
     };
     let (source, score) = match request.mode {
@@ -419,18 +359,12 @@ fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Par
         ),
         SearchMode::Fulltext => {
             params.push(Param::Text(request.text.clone()));
-            (
-                format!("lance_fts(?, '{SEARCH_TEXT_COLUMN}', ?, k = {k})"),
-                "_score",
-            )
+            (format!("lance_fts(?, '{SEARCH_TEXT_COLUMN}', ?, k = {k})"), "_score")
         }
         SearchMode::Hybrid => {
             params.push(Param::Text(request.text.clone()));
             if !(0.0..=1.0).contains(&request.alpha) {
-                return Err(QueryError::Invalid(format!(
-                    "alpha must be within 0..=1, got {}",
-                    request.alpha
-                )));
+                return Err(QueryError::Invalid(format!("alpha must be within 0..=1, got {}", request.alpha)));
             }
             (
                 format!(
@@ -458,11 +392,9 @@ fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Par
 fn filter_sql(filters: &Filters) -> (String, Vec<Param>) {
     let mut clauses = Vec::new();
     let mut params = Vec::new();
-    for (column, value) in [
-        ("language", &filters.language),
-        ("kind", &filters.kind),
-        ("visibility", &filters.visibility),
-    ] {
+    for (column, value) in
+        [("language", &filters.language), ("kind", &filters.kind), ("visibility", &filters.visibility)]
+    {
         if let Some(value) = value {
             clauses.push(format!("{column} = ?"));
             params.push(Param::Text(value.clone()));
@@ -472,32 +404,21 @@ fn filter_sql(filters: &Filters) -> (String, Vec<Param>) {
         clauses.push("starts_with(path, ?)".to_string());
         params.push(Param::Text(prefix.clone()));
     }
-    if clauses.is_empty() {
-        (String::new(), params)
-    } else {
-        (format!(" WHERE {}", clauses.join(" AND ")), params)
-    }
+    if clauses.is_empty() { (String::new(), params) } else { (format!(" WHERE {}", clauses.join(" AND ")), params) }
 }
 
 /// A `[…]::FLOAT[n]` literal. DuckDB cannot bind list parameters, and the numbers are computed
 /// by us (never user text), so they are written out; non-finite values are rejected.
 fn vector_literal(vector: &[f32]) -> Result<String> {
     if vector.is_empty() || vector.iter().any(|value| !value.is_finite()) {
-        return Err(QueryError::Invalid(
-            "query vector is empty or has non-finite values".to_string(),
-        ));
+        return Err(QueryError::Invalid("query vector is empty or has non-finite values".to_string()));
     }
     let numbers: Vec<String> = vector.iter().map(|value| format!("{value:?}")).collect();
     Ok(format!("[{}]::FLOAT[{}]", numbers.join(","), vector.len()))
 }
 
 /// Symbols matching `filters`, by path and line, read with a plain scan of the dataset.
-pub fn filtered_scan(
-    engine: &Engine,
-    dataset: &str,
-    filters: &Filters,
-    limit: usize,
-) -> Result<Vec<Hit>> {
+pub fn filtered_scan(engine: &Engine, dataset: &str, filters: &Filters, limit: usize) -> Result<Vec<Hit>> {
     let connection = engine.connect()?;
     let (conditions, params) = filter_sql(filters);
     let sql = format!(
@@ -507,10 +428,8 @@ pub fn filtered_scan(
     );
     let mut statement = connection.prepare(&sql).map_err(duck("preparing a scan"))?;
     let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
-    let batches: Vec<duckdb::arrow::record_batch::RecordBatch> = statement
-        .query_arrow(params.as_slice())
-        .map_err(duck("running a scan"))?
-        .collect();
+    let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
+        statement.query_arrow(params.as_slice()).map_err(duck("running a scan"))?.collect();
     let mut hits = Vec::new();
     for batch in &batches {
         hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
@@ -536,9 +455,6 @@ mod tests {
     #[test]
     fn vector_literal_rejects_non_finite_values() {
         assert!(vector_literal(&[1.0, f32::NAN]).is_err());
-        assert_eq!(
-            vector_literal(&[0.5, -1.0]).unwrap(),
-            "[0.5,-1.0]::FLOAT[2]"
-        );
+        assert_eq!(vector_literal(&[0.5, -1.0]).unwrap(), "[0.5,-1.0]::FLOAT[2]");
     }
 }

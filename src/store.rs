@@ -48,10 +48,7 @@ pub struct EmbeddingModel {
 
 impl Default for EmbeddingModel {
     fn default() -> Self {
-        EmbeddingModel {
-            name: "sentence-transformers/all-MiniLM-L6-v2".to_string(),
-            dimension: EMBEDDING_DIM,
-        }
+        EmbeddingModel { name: "sentence-transformers/all-MiniLM-L6-v2".to_string(), dimension: EMBEDDING_DIM }
     }
 }
 
@@ -70,16 +67,8 @@ impl StoreConfig {
     /// environment variables (the credential chain fills in whatever is not set here).
     pub fn new(uri: impl Into<String>) -> StoreConfig {
         let uri = uri.into();
-        let storage_options = if uri.starts_with("s3://") {
-            s3_options_from_env()
-        } else {
-            Vec::new()
-        };
-        StoreConfig {
-            uri,
-            storage_options,
-            model: EmbeddingModel::default(),
-        }
+        let storage_options = if uri.starts_with("s3://") { s3_options_from_env() } else { Vec::new() };
+        StoreConfig { uri, storage_options, model: EmbeddingModel::default() }
     }
 }
 
@@ -95,10 +84,7 @@ pub fn s3_options_from_env() -> Vec<(String, String)> {
     ]
     .into_iter()
     .filter_map(|(variable, key)| {
-        std::env::var(variable)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(|value| (key.to_string(), value))
+        std::env::var(variable).ok().filter(|v| !v.is_empty()).map(|value| (key.to_string(), value))
     })
     .collect()
 }
@@ -129,13 +115,7 @@ pub enum StoreError {
          but this Zenith uses {expected_model} ({expected_dim}-d); remove the index directory \
          (it is derived data) and re-index"
     )]
-    ModelMismatch {
-        uri: String,
-        found_model: String,
-        found_dim: String,
-        expected_model: String,
-        expected_dim: usize,
-    },
+    ModelMismatch { uri: String, found_model: String, found_dim: String, expected_model: String, expected_dim: usize },
     /// The index was written by an incompatible version of Zenith.
     #[error(
         "the index at {uri} has schema version {found}, this Zenith writes {SCHEMA_VERSION}; \
@@ -198,13 +178,7 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let uri = config.uri.trim_end_matches('/').to_string();
         let uri_for_errors = &uri;
-        let lance = |operation| {
-            move |source| StoreError::Lance {
-                operation,
-                uri: uri_for_errors.clone(),
-                source,
-            }
-        };
+        let lance = |operation| move |source| StoreError::Lance { operation, uri: uri_for_errors.clone(), source };
         let connection = lancedb::connect(&uri)
             .storage_options(config.storage_options.clone())
             .execute()
@@ -252,18 +226,14 @@ impl Store {
     pub fn conform_batch(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let mut columns = Vec::with_capacity(self.schema.fields().len());
         for field in self.schema.fields() {
-            let column =
-                batch
-                    .column_by_name(field.name())
-                    .ok_or_else(|| StoreError::BatchSchema {
-                        detail: format!("missing column {}", field.name()),
-                    })?;
+            let column = batch
+                .column_by_name(field.name())
+                .ok_or_else(|| StoreError::BatchSchema { detail: format!("missing column {}", field.name()) })?;
             let column = match (field.data_type(), column.data_type()) {
                 (expected, found) if expected == found => column.clone(),
-                (
-                    DataType::FixedSizeList(item, size),
-                    DataType::FixedSizeList(found_item, found_size),
-                ) if size == found_size && item.data_type() == found_item.data_type() => {
+                (DataType::FixedSizeList(item, size), DataType::FixedSizeList(found_item, found_size))
+                    if size == found_size && item.data_type() == found_item.data_type() =>
+                {
                     let list = column
                         .as_any()
                         .downcast_ref::<arrow_array::FixedSizeListArray>()
@@ -302,12 +272,7 @@ impl Store {
         if batches.is_empty() {
             return self.version().await;
         }
-        let result = self
-            .table
-            .add(batches)
-            .execute()
-            .await
-            .map_err(self.lance("add"))?;
+        let result = self.table.add(batches).execute().await.map_err(self.lance("add"))?;
         Ok(result.version)
     }
 
@@ -324,27 +289,18 @@ impl Store {
         all_paths.dedup();
         let filter = path_filter(&all_paths);
         if symbols.is_empty() {
-            let result = self
-                .table
-                .delete(&filter)
-                .await
-                .map_err(self.lance("delete"))?;
+            let result = self.table.delete(&filter).await.map_err(self.lance("delete"))?;
             return Ok(result.version);
         }
         let batch = self.to_batch(symbols)?;
-        let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
-            vec![Ok(batch)],
-            self.schema.clone(),
-        ));
+        let reader: Box<dyn RecordBatchReader + Send> =
+            Box::new(RecordBatchIterator::new(vec![Ok(batch)], self.schema.clone()));
         let mut merge = self.table.merge_insert(&["id"]);
         merge
             .when_matched_update_all(None)
             .when_not_matched_insert_all()
             .when_not_matched_by_source_delete(Some(filter));
-        let result = merge
-            .execute(reader)
-            .await
-            .map_err(self.lance("replace files"))?;
+        let result = merge.execute(reader).await.map_err(self.lance("replace files"))?;
         Ok(result.version)
     }
 
@@ -358,18 +314,15 @@ impl Store {
     pub async fn optimize(&self, keep_versions_for: std::time::Duration) -> Result<OptimizeReport> {
         let compaction = self
             .table
-            .optimize(OptimizeAction::Compact {
-                options: Default::default(),
-                remap_options: None,
-            })
+            .optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None })
             .await
             .map_err(self.lance("compact"))?;
         self.table
             .optimize(OptimizeAction::Index(OptimizeOptions::default()))
             .await
             .map_err(self.lance("optimize indexes"))?;
-        let older_than = lancedb::table::Duration::from_std(keep_versions_for)
-            .unwrap_or_else(|_| lancedb::table::Duration::zero());
+        let older_than =
+            lancedb::table::Duration::from_std(keep_versions_for).unwrap_or_else(|_| lancedb::table::Duration::zero());
         let prune = self
             .table
             .optimize(OptimizeAction::Prune {
@@ -397,9 +350,7 @@ impl Store {
     pub async fn refresh_indexes(&self) -> Result<VectorIndexState> {
         // The FTS document mixes code identifiers and prose: keep stemming and lower-casing,
         // but not stop-word removal ("is", "get", "set" are meaningful in code).
-        let fulltext = FtsIndexBuilder::default()
-            .with_position(false)
-            .remove_stop_words(false);
+        let fulltext = FtsIndexBuilder::default().with_position(false).remove_stop_words(false);
         self.table
             .create_index(&[SEARCH_TEXT_COLUMN], Index::FTS(fulltext))
             .replace(true)
@@ -443,10 +394,7 @@ impl Store {
 
     /// Number of rows, optionally filtered by a Lance SQL predicate built by this crate.
     pub async fn count(&self) -> Result<usize> {
-        self.table
-            .count_rows(None)
-            .await
-            .map_err(self.lance("count rows"))
+        self.table.count_rows(None).await.map_err(self.lance("count rows"))
     }
 
     async fn embedded_rows(&self) -> Result<usize> {
@@ -461,47 +409,22 @@ impl Store {
         let version = self.version().await?;
         let rows = self.count().await?;
         let embedded_rows = self.embedded_rows().await?;
-        let fragments = self
-            .table
-            .stats()
-            .await
-            .map_err(self.lance("table stats"))?
-            .fragment_stats
-            .num_fragments;
+        let fragments = self.table.stats().await.map_err(self.lance("table stats"))?.fragment_stats.num_fragments;
         let mut vector_index = None;
         let mut fulltext_index = None;
-        for index in self
-            .table
-            .list_indices()
-            .await
-            .map_err(self.lance("list indices"))?
-        {
-            let Some(stats) = self
-                .table
-                .index_stats(&index.name)
-                .await
-                .map_err(self.lance("index stats"))?
-            else {
+        for index in self.table.list_indices().await.map_err(self.lance("list indices"))? {
+            let Some(stats) = self.table.index_stats(&index.name).await.map_err(self.lance("index stats"))? else {
                 continue;
             };
-            let coverage = IndexCoverage {
-                indexed_rows: stats.num_indexed_rows,
-                unindexed_rows: stats.num_unindexed_rows,
-            };
+            let coverage =
+                IndexCoverage { indexed_rows: stats.num_indexed_rows, unindexed_rows: stats.num_unindexed_rows };
             if index.columns.iter().any(|c| c == EMBEDDING_COLUMN) {
                 vector_index = Some(coverage);
             } else if index.columns.iter().any(|c| c == SEARCH_TEXT_COLUMN) {
                 fulltext_index = Some(coverage);
             }
         }
-        Ok(TableStats {
-            version,
-            rows,
-            embedded_rows,
-            fragments,
-            vector_index,
-            fulltext_index,
-        })
+        Ok(TableStats { version, rows, embedded_rows, fragments, vector_index, fulltext_index })
     }
 
     /// `path → file_hash` of every indexed file (the reconcile key).
@@ -512,9 +435,7 @@ impl Store {
             let paths = string_column(batch, "path")?;
             let file_hashes = string_column(batch, "file_hash")?;
             for row in 0..batch.num_rows() {
-                hashes
-                    .entry(paths.value(row).to_string())
-                    .or_insert_with(|| file_hashes.value(row).to_string());
+                hashes.entry(paths.value(row).to_string()).or_insert_with(|| file_hashes.value(row).to_string());
             }
         }
         Ok(hashes)
@@ -523,10 +444,7 @@ impl Store {
     /// `text_hash → embedding` for the given text hashes, from rows already embedded: the
     /// embedding cache. A symbol whose embedded text is unchanged is never embedded again,
     /// whatever file it moved to.
-    pub async fn cached_embeddings(
-        &self,
-        text_hashes: &[String],
-    ) -> Result<HashMap<String, Vec<f32>>> {
+    pub async fn cached_embeddings(&self, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>> {
         let mut wanted: Vec<&str> = text_hashes.iter().map(String::as_str).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -534,33 +452,22 @@ impl Store {
         // Hashes are hex digests (never user text); chunks keep the predicate small.
         for chunk in wanted.chunks(512) {
             let list: Vec<String> = chunk.iter().map(|hash| format!("'{hash}'")).collect();
-            let filter = format!(
-                "{EMBEDDING_COLUMN} IS NOT NULL AND text_hash IN ({})",
-                list.join(", ")
-            );
-            for batch in &self
-                .select(&["text_hash", EMBEDDING_COLUMN], Some(filter))
-                .await?
-            {
+            let filter = format!("{EMBEDDING_COLUMN} IS NOT NULL AND text_hash IN ({})", list.join(", "));
+            for batch in &self.select(&["text_hash", EMBEDDING_COLUMN], Some(filter)).await? {
                 let hashes = string_column(batch, "text_hash")?;
                 let vectors = batch
                     .column_by_name(EMBEDDING_COLUMN)
                     .and_then(|c| c.as_any().downcast_ref::<arrow_array::FixedSizeListArray>())
-                    .ok_or_else(|| StoreError::BatchSchema {
-                        detail: "embedding column".into(),
-                    })?;
+                    .ok_or_else(|| StoreError::BatchSchema { detail: "embedding column".into() })?;
                 for row in 0..batch.num_rows() {
                     if vectors.is_null(row) {
                         continue;
                     }
                     let values = vectors.value(row);
-                    let Some(floats) = values.as_any().downcast_ref::<arrow_array::Float32Array>()
-                    else {
+                    let Some(floats) = values.as_any().downcast_ref::<arrow_array::Float32Array>() else {
                         continue;
                     };
-                    cache
-                        .entry(hashes.value(row).to_string())
-                        .or_insert_with(|| floats.values().to_vec());
+                    cache.entry(hashes.value(row).to_string()).or_insert_with(|| floats.values().to_vec());
                 }
             }
         }
@@ -596,16 +503,11 @@ impl Store {
             return self.version().await;
         }
         let batch = self.to_batch(symbols)?;
-        let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
-            vec![Ok(batch)],
-            self.schema.clone(),
-        ));
+        let reader: Box<dyn RecordBatchReader + Send> =
+            Box::new(RecordBatchIterator::new(vec![Ok(batch)], self.schema.clone()));
         let mut merge = self.table.merge_insert(&["id"]);
         merge.when_matched_update_all(None);
-        let result = merge
-            .execute(reader)
-            .await
-            .map_err(self.lance("update rows"))?;
+        let result = merge.execute(reader).await.map_err(self.lance("update rows"))?;
         Ok(result.version)
     }
 
@@ -616,13 +518,7 @@ impl Store {
         if let Some(filter) = filter {
             query = query.only_if(filter);
         }
-        query
-            .execute()
-            .await
-            .map_err(self.lance("scan"))?
-            .try_collect()
-            .await
-            .map_err(self.lance("scan"))
+        query.execute().await.map_err(self.lance("scan"))?.try_collect().await.map_err(self.lance("scan"))
     }
 
     /// Reads every row back as symbols (for tests and exports; not a query path).
@@ -651,11 +547,7 @@ impl Store {
     }
 
     fn lance(&self, operation: &'static str) -> impl FnOnce(lancedb::Error) -> StoreError + '_ {
-        move |source| StoreError::Lance {
-            operation,
-            uri: self.uri.clone(),
-            source,
-        }
+        move |source| StoreError::Lance { operation, uri: self.uri.clone(), source }
     }
 }
 
@@ -669,10 +561,7 @@ pub fn symbol_schema(model: &EmbeddingModel) -> Result<SchemaRef> {
         .map(|field| match field.name().as_str() {
             EMBEDDING_COLUMN => Arc::new(Field::new(
                 EMBEDDING_COLUMN,
-                DataType::FixedSizeList(
-                    Arc::new(Field::new("item", DataType::Float32, true)),
-                    model.dimension as i32,
-                ),
+                DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), model.dimension as i32),
                 true,
             )),
             "indexed_at" => Arc::new(Field::new(
@@ -691,20 +580,10 @@ pub fn symbol_schema(model: &EmbeddingModel) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
 
-fn check_metadata(
-    uri: &str,
-    metadata: &HashMap<String, String>,
-    model: &EmbeddingModel,
-) -> Result<()> {
-    let found_version = metadata
-        .get(META_SCHEMA_VERSION)
-        .cloned()
-        .unwrap_or_default();
+fn check_metadata(uri: &str, metadata: &HashMap<String, String>, model: &EmbeddingModel) -> Result<()> {
+    let found_version = metadata.get(META_SCHEMA_VERSION).cloned().unwrap_or_default();
     if found_version != SCHEMA_VERSION {
-        return Err(StoreError::SchemaVersion {
-            uri: uri.to_string(),
-            found: found_version,
-        });
+        return Err(StoreError::SchemaVersion { uri: uri.to_string(), found: found_version });
     }
     let found_model = metadata.get(META_MODEL).cloned().unwrap_or_default();
     let found_dim = metadata.get(META_DIM).cloned().unwrap_or_default();
@@ -724,19 +603,14 @@ fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_arr
     batch
         .column_by_name(name)
         .and_then(|column| column.as_any().downcast_ref::<arrow_array::StringArray>())
-        .ok_or_else(|| StoreError::BatchSchema {
-            detail: format!("column {name} is not a string column"),
-        })
+        .ok_or_else(|| StoreError::BatchSchema { detail: format!("column {name} is not a string column") })
 }
 
 /// A Lance predicate selecting the rows of `paths`. Lance filters have no bound parameters,
 /// so each path is a SQL string literal with its quotes doubled; paths are workspace-relative
 /// file names, never query text typed by a user.
 fn path_filter(paths: &[&str]) -> String {
-    let list: Vec<String> = paths
-        .iter()
-        .map(|path| format!("'{}'", path.replace('\'', "''")))
-        .collect();
+    let list: Vec<String> = paths.iter().map(|path| format!("'{}'", path.replace('\'', "''"))).collect();
     format!("path IN ({})", list.join(", "))
 }
 
@@ -746,10 +620,7 @@ mod tests {
 
     #[test]
     fn path_filter_quotes_paths() {
-        assert_eq!(
-            path_filter(&["a.rs", "it's.py"]),
-            "path IN ('a.rs', 'it''s.py')"
-        );
+        assert_eq!(path_filter(&["a.rs", "it's.py"]), "path IN ('a.rs', 'it''s.py')");
     }
 
     #[test]

@@ -90,9 +90,7 @@ pub fn split_identifier(identifier: &str) -> String {
             Some(prev) if prev.is_alphanumeric() => {
                 // fooBar | foo2Bar | HTTPServer (the S of Server starts a word)
                 (ch.is_uppercase() && (prev.is_lowercase() || prev.is_numeric()))
-                    || (ch.is_uppercase()
-                        && prev.is_uppercase()
-                        && next.is_some_and(|n| n.is_lowercase()))
+                    || (ch.is_uppercase() && prev.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
             }
             _ => false,
         };
@@ -109,10 +107,7 @@ pub fn split_identifier(identifier: &str) -> String {
 
 /// Builds the full-text search document of a symbol from its parts.
 pub fn search_text(name: &str, qualified_name: &str, signature: &str, doc: Option<&str>) -> String {
-    let mut text = format!(
-        "{name} {} {qualified_name} {signature}",
-        split_identifier(name)
-    );
+    let mut text = format!("{name} {} {qualified_name} {signature}", split_identifier(name));
     if let Some(doc) = doc {
         text.push(' ');
         text.push_str(doc);
@@ -199,15 +194,15 @@ fn compiled_query(language: Language) -> &'static CompiledQuery {
         Language::ALL
             .iter()
             .map(|&language| {
-                let query = Query::new(&language.grammar(), query_source(language)).unwrap_or_else(
-                    |error| panic!("the {} query is invalid: {error}", language.name()),
-                );
+                let query = Query::new(&language.grammar(), query_source(language))
+                    .unwrap_or_else(|error| panic!("the {} query is invalid: {error}", language.name()));
                 let mut definitions = HashMap::new();
                 for (index, capture) in query.capture_names().iter().enumerate() {
                     if let Some(kind) = capture.strip_prefix("definition.") {
-                        let kind = KINDS.iter().find(|k| **k == kind).unwrap_or_else(|| {
-                            panic!("unknown kind {kind} in the {} query", language.name())
-                        });
+                        let kind = KINDS
+                            .iter()
+                            .find(|k| **k == kind)
+                            .unwrap_or_else(|| panic!("unknown kind {kind} in the {} query", language.name()));
                         definitions.insert(index as u32, *kind);
                     }
                 }
@@ -240,12 +235,7 @@ struct Candidate<'tree> {
 
 /// Extracts the API symbols of a parsed file. Never panics on broken code: syntax errors only
 /// lose the declarations they damage, and the result is marked partial.
-pub fn extract_symbols(
-    path: &str,
-    parsed: &ParsedFile,
-    file_hash: &str,
-    indexed_at: i64,
-) -> Extraction {
+pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64) -> Extraction {
     let language = parsed.language;
     let source = parsed.text.as_str();
     let compiled = compiled_query(language);
@@ -305,34 +295,15 @@ pub fn extract_symbols(
         if let Some(receiver) = receiver {
             scope = lang::go_receiver_type(receiver, source);
         }
-        candidates.push(Candidate {
-            node,
-            kind,
-            name,
-            scope,
-            container_only: false,
-            pattern: found.pattern_index,
-        });
+        candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
     }
     // One symbol per (declaration, name): the earliest pattern wins (patterns go from specific
     // to general, e.g. a Go struct before a generic type alias).
-    candidates.sort_by_key(|c| {
-        (
-            c.node.start_byte(),
-            std::cmp::Reverse(c.node.end_byte()),
-            c.node.id(),
-            c.pattern,
-        )
-    });
-    candidates.dedup_by(|later, earlier| {
-        later.node.id() == earlier.node.id() && later.name == earlier.name
-    });
+    candidates.sort_by_key(|c| (c.node.start_byte(), std::cmp::Reverse(c.node.end_byte()), c.node.id(), c.pattern));
+    candidates.dedup_by(|later, earlier| later.node.id() == earlier.node.id() && later.name == earlier.name);
 
-    let index_by_node: HashMap<usize, usize> = candidates
-        .iter()
-        .enumerate()
-        .map(|(index, c)| (c.node.id(), index))
-        .collect();
+    let index_by_node: HashMap<usize, usize> =
+        candidates.iter().enumerate().map(|(index, c)| (c.node.id(), index)).collect();
     // Nearest enclosing candidate of each candidate, found by walking parents (iteratively).
     let parents: Vec<Option<usize>> = candidates
         .iter()
@@ -340,7 +311,11 @@ pub fn extract_symbols(
             let mut node = candidate.node.parent();
             while let Some(current) = node {
                 if let Some(&index) = index_by_node.get(&current.id()) {
-                    return Some(index);
+                    // `typedef struct s {…} s_t;` declares two names side by side: the struct
+                    // is not a member of the typedef.
+                    if !lang::is_transparent_container(language, candidates[index].kind) {
+                        return Some(index);
+                    }
                 }
                 node = current.parent();
             }
@@ -370,28 +345,22 @@ pub fn extract_symbols(
             }
             prefix.push_str(scope);
         }
-        let qualified_name = if prefix.is_empty() {
-            candidate.name.clone()
-        } else {
-            format!("{prefix}{separator}{}", candidate.name)
-        };
+        let qualified_name =
+            if prefix.is_empty() { candidate.name.clone() } else { format!("{prefix}{separator}{}", candidate.name) };
+        let parent_name = parent.map(|p| candidates[p].name.as_str());
         let kind = lang::refine_kind(
             language,
             candidate.kind,
+            candidate.node,
+            source,
             &candidate.name,
             parent_kind,
-            candidate.scope.is_some(),
+            parent_name,
+            candidate.scope.as_deref(),
         );
         let parent_visibility = parent.map(|p| visibilities[p].as_str());
-        let visibility = lang::visibility(
-            language,
-            candidate.node,
-            &candidate.name,
-            kind,
-            parent_kind,
-            parent_visibility,
-            source,
-        );
+        let visibility =
+            lang::visibility(language, candidate.node, &candidate.name, kind, parent_kind, parent_visibility, source);
         qualified.push(qualified_name.clone());
         kinds.push(kind);
         visibilities.push(visibility.clone());
@@ -402,8 +371,7 @@ pub fn extract_symbols(
         let id = symbol_id(path, &qualified_name, kind, *ordinal);
         *ordinal += 1;
         let signature = signature(language, candidate.node, source);
-        let doc = lang::doc_comment(language, candidate.node, source)
-            .map(|doc| truncate(doc, MAX_DOC_CHARS));
+        let doc = lang::doc_comment(language, candidate.node, source).map(|doc| truncate(doc, MAX_DOC_CHARS));
         let start = candidate.node.start_position();
         let end = candidate.node.end_position();
         let start_col_utf16 = utf16_column(source, candidate.node.start_byte(), start.column);
@@ -445,33 +413,18 @@ pub fn extract_symbols(
 /// file does not change the text and its vectors are reused. Documented in docs/schema.md.
 pub fn embedding_text(symbol: &Symbol) -> String {
     let module = Language::from_name(&symbol.language).and_then(|language| {
-        lang::module_from_path(language, &symbol.path)
-            .map(|module| (module, lang::separator(language, None)))
+        lang::module_from_path(language, &symbol.path).map(|module| (module, lang::separator(language, None)))
     });
     let local_name = module
         .as_ref()
         .and_then(|(module, separator)| {
-            symbol
-                .qualified_name
-                .strip_prefix(module.as_str())
-                .and_then(|rest| rest.strip_prefix(separator))
+            symbol.qualified_name.strip_prefix(module.as_str()).and_then(|rest| rest.strip_prefix(separator))
         })
         .unwrap_or(&symbol.qualified_name);
-    let mut text = format!(
-        "{} {}. {}",
-        symbol.kind.replace('_', " "),
-        split_identifier(local_name),
-        symbol.signature
-    );
+    let mut text = format!("{} {}. {}", symbol.kind.replace('_', " "), split_identifier(local_name), symbol.signature);
     if let Some(doc) = &symbol.doc {
         // The first paragraph carries the summary; the model sees at most ~256 word pieces.
-        let summary: String = doc
-            .split("\n\n")
-            .next()
-            .unwrap_or(doc)
-            .chars()
-            .take(600)
-            .collect();
+        let summary: String = doc.split("\n\n").next().unwrap_or(doc).chars().take(600).collect();
         text.push_str(". ");
         text.push_str(&summary);
     }
@@ -486,9 +439,11 @@ fn text<'a>(node: Node, source: &'a str) -> &'a str {
 /// collapsed. Declarations without a body keep their whole text (cut at a sane length).
 fn signature(language: Language, node: Node, source: &str) -> String {
     let end = lang::body_start(language, node).unwrap_or(node.end_byte());
-    let head = source
-        .get(node.start_byte()..end.max(node.start_byte()))
-        .unwrap_or("");
+    let head = source.get(node.start_byte()..end.max(node.start_byte())).unwrap_or("");
+    let head = match lang::declaration_keyword(language, node, source) {
+        Some(keyword) => std::borrow::Cow::Owned(format!("{keyword} {head}")),
+        None => std::borrow::Cow::Borrowed(head),
+    };
     let mut collapsed = String::with_capacity(head.len().min(MAX_SIGNATURE_CHARS + 8));
     for word in head.split_whitespace() {
         if collapsed.len() > MAX_SIGNATURE_CHARS * 4 {
@@ -499,14 +454,8 @@ fn signature(language: Language, node: Node, source: &str) -> String {
         }
         collapsed.push_str(word);
     }
-    let trimmed = collapsed
-        .trim_end_matches(['{', ':', ';', ' ', '='])
-        .trim_end();
-    let trimmed = if language == Language::Python {
-        trimmed.trim_end_matches(':')
-    } else {
-        trimmed
-    };
+    let trimmed = collapsed.trim_end_matches(['{', ':', ';', ' ', '=']).trim_end();
+    let trimmed = if language == Language::Python { trimmed.trim_end_matches(':') } else { trimmed };
     truncate(trimmed.to_string(), MAX_SIGNATURE_CHARS)
 }
 
@@ -536,10 +485,7 @@ mod tests {
         assert_eq!(split_identifier("parseConfigFile"), "parse config file");
         assert_eq!(split_identifier("HTTPServer_v2"), "http server v2");
         assert_eq!(split_identifier("__init__"), "init");
-        assert_eq!(
-            split_identifier("ThreadPoolExecutor"),
-            "thread pool executor"
-        );
+        assert_eq!(split_identifier("ThreadPoolExecutor"), "thread pool executor");
     }
 
     #[test]

@@ -26,12 +26,7 @@ impl Rng {
 }
 
 pub fn normalize(vector: &mut [f32]) {
-    let norm = vector
-        .iter()
-        .map(|v| v * v)
-        .sum::<f32>()
-        .sqrt()
-        .max(f32::EPSILON);
+    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::EPSILON);
     vector.iter_mut().for_each(|v| *v /= norm);
 }
 
@@ -39,9 +34,7 @@ pub fn normalize(vector: &mut [f32]) {
 /// clustered by topic) than uniform noise, and a fair workload for IVF partitioning.
 pub fn clustered_vectors(count: usize, clusters: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = Rng::new(seed);
-    let centres: Vec<Vec<f32>> = (0..clusters)
-        .map(|_| (0..EMBEDDING_DIM).map(|_| rng.next_f32()).collect())
-        .collect();
+    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| (0..EMBEDDING_DIM).map(|_| rng.next_f32()).collect()).collect();
     (0..count)
         .map(|i| {
             let centre = &centres[i % clusters];
@@ -63,9 +56,7 @@ pub fn symbol(n: usize, files: usize, embedding: Option<Vec<f32>>) -> Symbol {
     let qualified_name = format!("crate::module{}::{name}", n % 7);
     let kind = KINDS[n % KINDS.len()].to_string();
     let signature = format!("pub fn {name}(input: &str) -> u64");
-    let doc = Some(format!(
-        "Computes the value number {n} for the input. marker{n}"
-    ));
+    let doc = Some(format!("Computes the value number {n} for the input. marker{n}"));
     Symbol {
         id: symbol_id(&path, &qualified_name, &kind, 0),
         language: LANGUAGES[n % LANGUAGES.len()].to_string(),
@@ -105,16 +96,8 @@ pub fn embedded_symbols(first: usize, count: usize, files: usize, seed: u64) -> 
 pub fn brute_force_top_k(symbols: &[Symbol], query: &[f32], k: usize) -> Vec<String> {
     let mut scored: Vec<(f32, &str)> = symbols
         .iter()
-        .filter_map(|s| {
-            s.embedding
-                .as_ref()
-                .map(|e| (e.iter().zip(query).map(|(a, b)| a * b).sum(), s.id.as_str()))
-        })
+        .filter_map(|s| s.embedding.as_ref().map(|e| (e.iter().zip(query).map(|(a, b)| a * b).sum(), s.id.as_str())))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored
-        .into_iter()
-        .take(k)
-        .map(|(_, id)| id.to_string())
-        .collect()
+    scored.into_iter().take(k).map(|(_, id)| id.to_string()).collect()
 }

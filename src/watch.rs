@@ -39,16 +39,8 @@ pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
 ];
 
 /// Directories skipped even when not ignored: vendored or generated trees.
-pub const DEFAULT_SKIPPED_DIRS: &[&str] = &[
-    "node_modules",
-    "vendor",
-    "target",
-    "dist",
-    "build",
-    "__pycache__",
-    "third_party",
-    "bower_components",
-];
+pub const DEFAULT_SKIPPED_DIRS: &[&str] =
+    &["node_modules", "vendor", "target", "dist", "build", "__pycache__", "third_party", "bower_components"];
 
 /// How the workspace is walked.
 #[derive(Debug, Clone)]
@@ -95,28 +87,18 @@ pub struct SecretFilter {
 impl SecretFilter {
     pub fn new(extra: &[String]) -> Result<SecretFilter, WatchError> {
         let mut builder = GlobSetBuilder::new();
-        for pattern in DEFAULT_SECRET_PATTERNS
-            .iter()
-            .map(|p| p.to_string())
-            .chain(extra.iter().cloned())
-        {
-            let glob = Glob::new(&pattern).map_err(|source| WatchError::Pattern {
-                pattern: pattern.clone(),
-                source,
-            })?;
+        for pattern in DEFAULT_SECRET_PATTERNS.iter().map(|p| p.to_string()).chain(extra.iter().cloned()) {
+            let glob =
+                Glob::new(&pattern).map_err(|source| WatchError::Pattern { pattern: pattern.clone(), source })?;
             builder.add(glob);
         }
-        let set = builder.build().map_err(|source| WatchError::Pattern {
-            pattern: "<set>".into(),
-            source,
-        })?;
+        let set = builder.build().map_err(|source| WatchError::Pattern { pattern: "<set>".into(), source })?;
         Ok(SecretFilter { set })
     }
 
     /// True when the file must never be read.
     pub fn is_secret(&self, path: &Path) -> bool {
-        path.file_name()
-            .is_some_and(|name| self.set.is_match(Path::new(name)))
+        path.file_name().is_some_and(|name| self.set.is_match(Path::new(name)))
     }
 }
 
@@ -151,19 +133,11 @@ pub fn scan(root: &Path, config: &WalkConfig) -> Result<Scan, WatchError> {
 /// Like [`scan`], but only for `targets` (files or directories, absolute): the walk still starts
 /// at `root` so every ignore rule of every ancestor applies exactly as in a full scan, but it
 /// only descends along the paths leading to a target and inside targets.
-pub fn scan_paths(
-    root: &Path,
-    targets: &[PathBuf],
-    config: &WalkConfig,
-) -> Result<Scan, WatchError> {
+pub fn scan_paths(root: &Path, targets: &[PathBuf], config: &WalkConfig) -> Result<Scan, WatchError> {
     walk(root, config, Some(targets.to_vec()))
 }
 
-fn walk(
-    root: &Path,
-    config: &WalkConfig,
-    targets: Option<Vec<PathBuf>>,
-) -> Result<Scan, WatchError> {
+fn walk(root: &Path, config: &WalkConfig, targets: Option<Vec<PathBuf>>) -> Result<Scan, WatchError> {
     let secrets = SecretFilter::new(&config.extra_secret_patterns)?;
     let skipped_dirs = config.skipped_dirs.clone();
     let mut builder = WalkBuilder::new(root);
@@ -179,19 +153,14 @@ fn walk(
         .add_custom_ignore_filename(".zenithignore")
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if is_dir
-                && entry.depth() > 0
-                && skipped_dirs.iter().any(|d| entry.file_name() == d.as_str())
-            {
+            if is_dir && entry.depth() > 0 && skipped_dirs.iter().any(|d| entry.file_name() == d.as_str()) {
                 return false;
             }
             match &targets {
                 None => true,
                 Some(targets) => {
                     let path = entry.path();
-                    targets
-                        .iter()
-                        .any(|target| target.starts_with(path) || path.starts_with(target))
+                    targets.iter().any(|target| target.starts_with(path) || path.starts_with(target))
                 }
             }
         });
@@ -200,10 +169,7 @@ fn walk(
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                result.skipped.push(Skipped {
-                    relative: String::new(),
-                    reason: error.to_string(),
-                });
+                result.skipped.push(Skipped { relative: String::new(), reason: error.to_string() });
                 continue;
             }
         };
@@ -213,37 +179,24 @@ fn walk(
         let absolute = entry.path().to_path_buf();
         let relative = relative_path(root, &absolute);
         if secrets.is_secret(&absolute) {
-            result.skipped.push(Skipped {
-                relative,
-                reason: "matches the secret deny-list".into(),
-            });
+            result.skipped.push(Skipped { relative, reason: "matches the secret deny-list".into() });
             continue;
         }
         let size = match entry.metadata() {
             Ok(metadata) => metadata.len(),
             Err(error) => {
-                result.skipped.push(Skipped {
-                    relative,
-                    reason: error.to_string(),
-                });
+                result.skipped.push(Skipped { relative, reason: error.to_string() });
                 continue;
             }
         };
         if size > config.max_file_bytes {
             result.skipped.push(Skipped {
                 relative,
-                reason: format!(
-                    "{size} bytes, above the {}-byte limit",
-                    config.max_file_bytes
-                ),
+                reason: format!("{size} bytes, above the {}-byte limit", config.max_file_bytes),
             });
             continue;
         }
-        result.files.push(WorkspaceFile {
-            absolute,
-            relative,
-            size,
-        });
+        result.files.push(WorkspaceFile { absolute, relative, size });
     }
     result.files.sort();
     Ok(result)
@@ -252,11 +205,7 @@ fn walk(
 /// `root/a/b.rs` → `a/b.rs`, with `/` separators on every platform.
 pub fn relative_path(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);
-    relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// What the file watcher reports, after debouncing.
@@ -322,25 +271,19 @@ pub fn watch(
         }
     }
     match failed {
-        None => Ok(Watcher {
-            _inner: Box::new(debouncer),
-        }),
+        None => Ok(Watcher { _inner: Box::new(debouncer) }),
         Some(error) if matches!(error.kind, ErrorKind::MaxFilesWatch) => {
             tracing::warn!(
                 "out of inotify watches (raise fs.inotify.max_user_watches); falling back to polling every 2 s"
             );
-            let config = notify_debouncer_full::notify::Config::default()
-                .with_poll_interval(std::time::Duration::from_secs(2));
-            let mut poller = new_debouncer_opt::<_, PollWatcher, NoCache>(
-                debounce, None, handler, NoCache, config,
-            )?;
+            let config =
+                notify_debouncer_full::notify::Config::default().with_poll_interval(std::time::Duration::from_secs(2));
+            let mut poller = new_debouncer_opt::<_, PollWatcher, NoCache>(debounce, None, handler, NoCache, config)?;
             for root in roots {
                 poller.watch(root, RecursiveMode::Recursive)?;
             }
             sink(Change::Rescan);
-            Ok(Watcher {
-                _inner: Box::new(poller),
-            })
+            Ok(Watcher { _inner: Box::new(poller) })
         }
         Some(error) => Err(error),
     }

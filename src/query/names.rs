@@ -74,11 +74,7 @@ impl NameIndex {
     pub fn new(entries: Vec<NameEntry>) -> NameIndex {
         let lower = entries.iter().map(|e| e.name.to_lowercase()).collect();
         let masks = entries.iter().map(|e| char_mask(&e.name)).collect();
-        NameIndex {
-            entries,
-            lower,
-            masks,
-        }
+        NameIndex { entries, lower, masks }
     }
 
     pub fn len(&self) -> usize {
@@ -116,9 +112,7 @@ impl NameIndex {
                 continue;
             };
             let exact_case = entry.name.starts_with(query);
-            let score = (tier as i64) * 1_000_000
-                + i64::from(exact_case) * 100_000
-                + kind_rank(&entry.kind) * 10_000
+            let score = (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
                 - (entry.name.len() as i64).min(999) * 10
                 - entry.path.matches('/').count() as i64;
             found.push((score, tier, index));
@@ -136,11 +130,7 @@ impl NameIndex {
         });
         found
             .into_iter()
-            .map(|(score, tier, index)| NameMatch {
-                entry: self.entries[index].clone(),
-                tier,
-                score,
-            })
+            .map(|(score, tier, index)| NameMatch { entry: self.entries[index].clone(), tier, score })
             .collect()
     }
 }
@@ -169,11 +159,8 @@ fn classify(
     if query.is_empty() {
         return Some(MatchTier::Subsequence);
     }
-    let (haystack, needle, needle_chars) = if case_sensitive {
-        (name, query, query_chars)
-    } else {
-        (name_lower, query_lower, query_lower_chars)
-    };
+    let (haystack, needle, needle_chars) =
+        if case_sensitive { (name, query, query_chars) } else { (name_lower, query_lower, query_lower_chars) };
     if haystack == needle {
         return Some(MatchTier::Exact);
     }
@@ -205,9 +192,7 @@ fn word_starts(name: &[char]) -> Vec<bool> {
             Some(prev) if !prev.is_alphanumeric() => true,
             Some(prev) => {
                 (c.is_uppercase() && prev.is_lowercase())
-                    || (c.is_uppercase()
-                        && prev.is_uppercase()
-                        && name.get(i + 1).is_some_and(|n| n.is_lowercase()))
+                    || (c.is_uppercase() && prev.is_uppercase() && name.get(i + 1).is_some_and(|n| n.is_lowercase()))
                     || (c.is_numeric() != prev.is_numeric())
             }
         };
@@ -225,11 +210,7 @@ fn word_boundary_match(name: &[char], query: &[char], case_sensitive: bool) -> b
     }
     let starts = word_starts(name);
     let equal = |a: char, b: char| {
-        if case_sensitive {
-            a == b
-        } else {
-            a.to_lowercase().eq(b.to_lowercase())
-        }
+        if case_sensitive { a == b } else { a.to_lowercase().eq(b.to_lowercase()) }
     };
     // reachable[j]: query[..i] can end with query[i-1] matched at name[j-1].
     let mut previous = vec![false; name.len() + 1];
@@ -288,11 +269,7 @@ mod tests {
     }
 
     fn names(index: &NameIndex, query: &str) -> Vec<String> {
-        index
-            .search(query, 10)
-            .into_iter()
-            .map(|m| m.entry.name)
-            .collect()
+        index.search(query, 10).into_iter().map(|m| m.entry.name).collect()
     }
 
     #[test]
@@ -307,14 +284,7 @@ mod tests {
         ]);
         assert_eq!(
             names(&index, "parse"),
-            [
-                "parse",
-                "parse_args",
-                "ParserState",
-                "xparsex",
-                "PathArrowSource",
-                "pxaxrxsxe"
-            ]
+            ["parse", "parse_args", "ParserState", "xparsex", "PathArrowSource", "pxaxrxsxe"]
         );
     }
 
@@ -329,19 +299,13 @@ mod tests {
         assert_eq!(names(&index, "ibfo"), ["initBookForOfficial"]);
         let tpe = names(&index, "TPE");
         assert_eq!(&tpe[..2], ["ThreadPoolExecutor", "TypeParameterExtension"]);
-        assert!(
-            !tpe.contains(&"tpe_unrelated".to_string()),
-            "upper-case query is case-sensitive"
-        );
+        assert!(!tpe.contains(&"tpe_unrelated".to_string()), "upper-case query is case-sensitive");
         assert_eq!(names(&index, "thpoex"), ["ThreadPoolExecutor"]);
     }
 
     #[test]
     fn types_win_ties_and_an_empty_query_is_useful() {
-        let index = NameIndex::new(vec![
-            entry("Config", "function", "a.rs"),
-            entry("Config", "struct", "b.rs"),
-        ]);
+        let index = NameIndex::new(vec![entry("Config", "function", "a.rs"), entry("Config", "struct", "b.rs")]);
         let results = index.search("config", 10);
         assert_eq!(results[0].entry.kind, "struct");
         assert_eq!(index.search("", 10).len(), 2);

@@ -12,10 +12,7 @@ fn text<'a>(node: Node, source: &'a str) -> &'a str {
 }
 
 fn is_type_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "class" | "struct" | "interface" | "trait" | "enum" | "impl"
-    )
+    matches!(kind, "class" | "struct" | "interface" | "trait" | "enum" | "impl")
 }
 
 /// Separator between a container and a member in qualified names.
@@ -39,12 +36,10 @@ pub fn type_name(node: Node, source: &str) -> String {
     let mut current = node;
     loop {
         match current.kind() {
-            "generic_type" | "reference_type" | "pointer_type" => {
-                match current.child_by_field_name("type") {
-                    Some(inner) => current = inner,
-                    None => break,
-                }
-            }
+            "generic_type" | "reference_type" | "pointer_type" => match current.child_by_field_name("type") {
+                Some(inner) => current = inner,
+                None => break,
+            },
             "scoped_type_identifier" => match current.child_by_field_name("name") {
                 Some(inner) => current = inner,
                 None => break,
@@ -61,9 +56,9 @@ pub fn clean_name(language: Language, name: &str) -> String {
     let name = name.trim();
     match language {
         Language::Ruby => name.trim_start_matches(':').to_string(),
-        Language::JavaScript | Language::TypeScript | Language::Tsx => name
-            .trim_matches(|c| c == '"' || c == '\'' || c == '`')
-            .to_string(),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            name.trim_matches(|c| c == '"' || c == '\'' || c == '`').to_string()
+        }
         _ => name.to_string(),
     }
 }
@@ -73,9 +68,7 @@ pub fn clean_name(language: Language, name: &str) -> String {
 pub fn keep(language: Language, kind: &str, _node: Node, name: &str, _source: &str) -> bool {
     if language == Language::Python && kind == "constant" {
         return name.chars().any(|c| c.is_ascii_uppercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     }
     true
 }
@@ -92,13 +85,8 @@ pub fn declarator_name(node: Node, source: &str) -> Option<(String, Option<Strin
                 saw_function = true;
                 current = current.child_by_field_name("declarator")?;
             }
-            "pointer_declarator"
-            | "reference_declarator"
-            | "parenthesized_declarator"
-            | "attributed_declarator" => {
-                current = current
-                    .child_by_field_name("declarator")
-                    .or_else(|| current.named_child(0))?;
+            "pointer_declarator" | "reference_declarator" | "parenthesized_declarator" | "attributed_declarator" => {
+                current = current.child_by_field_name("declarator").or_else(|| current.named_child(0))?;
             }
             "qualified_identifier" => {
                 if !saw_function {
@@ -108,13 +96,7 @@ pub fn declarator_name(node: Node, source: &str) -> Option<(String, Option<Strin
                 let mut qualified = current;
                 while qualified.kind() == "qualified_identifier" {
                     if let Some(scope) = qualified.child_by_field_name("scope") {
-                        scopes.push(
-                            text(scope, source)
-                                .split('<')
-                                .next()
-                                .unwrap_or("")
-                                .to_string(),
-                        );
+                        scopes.push(text(scope, source).split('<').next().unwrap_or("").to_string());
                     }
                     qualified = qualified.child_by_field_name("name")?;
                 }
@@ -122,16 +104,13 @@ pub fn declarator_name(node: Node, source: &str) -> Option<(String, Option<Strin
                 let scope = scopes.join("::");
                 return Some((name, (!scope.is_empty()).then_some(scope)));
             }
-            "identifier" | "field_identifier" | "destructor_name" | "operator_name"
-            | "template_function" | "type_identifier" => {
+            "identifier" | "field_identifier" | "destructor_name" | "operator_name" | "template_function"
+            | "type_identifier" => {
                 if !saw_function {
                     return None;
                 }
                 let name = text(current, source);
-                return Some((
-                    name.split('<').next().unwrap_or(name).trim().to_string(),
-                    None,
-                ));
+                return Some((name.split('<').next().unwrap_or(name).trim().to_string(), None));
             }
             _ => return None,
         }
@@ -160,37 +139,53 @@ pub fn module_from_path(language: Language, path: &str) -> Option<String> {
     match language {
         Language::Python => {
             let stem = path.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(path);
-            let stem = ["src/", "lib/", "Lib/"]
-                .iter()
-                .find_map(|root| stem.strip_prefix(root))
-                .unwrap_or(stem);
-            let parts: Vec<&str> = stem
-                .split('/')
-                .filter(|part| *part != "__init__" && !part.is_empty())
-                .collect();
+            let stem = ["src/", "lib/", "Lib/"].iter().find_map(|root| stem.strip_prefix(root)).unwrap_or(stem);
+            let parts: Vec<&str> = stem.split('/').filter(|part| *part != "__init__" && !part.is_empty()).collect();
             (!parts.is_empty()).then(|| parts.join("."))
         }
         Language::Rust => {
             let after_src = path.rsplit_once("src/").map(|(_, rest)| rest)?;
             let stem = after_src.strip_suffix(".rs")?;
-            let parts: Vec<&str> = stem
-                .split('/')
-                .filter(|part| !matches!(*part, "lib" | "main" | "mod") && !part.is_empty())
-                .collect();
+            let parts: Vec<&str> =
+                stem.split('/').filter(|part| !matches!(*part, "lib" | "main" | "mod") && !part.is_empty()).collect();
             (!parts.is_empty()).then(|| parts.join("::"))
         }
         _ => None,
     }
 }
 
+/// Symbols whose node encloses others without being their container (C/C++ typedefs).
+pub fn is_transparent_container(language: Language, kind: &str) -> bool {
+    matches!(language, Language::C | Language::Cpp) && kind == "type_alias"
+}
+
+/// The keyword a declarator's head leaves out: `const` / `let` for JS/TS variables.
+pub fn declaration_keyword<'a>(language: Language, node: Node, source: &'a str) -> Option<&'a str> {
+    match (language, node.kind()) {
+        (Language::JavaScript | Language::TypeScript | Language::Tsx, "variable_declarator") => {
+            let declaration = node.parent()?;
+            let keyword = declaration.child(0)?;
+            (!keyword.is_named()).then(|| text(keyword, source))
+        }
+        _ => None,
+    }
+}
+
 /// Turns the query's kind into the final one, now that the container is known.
+/// `parent_name` is the enclosing type's name (or the scope written in the declaration).
 pub fn refine_kind(
     language: Language,
     kind: &'static str,
+    node: Node,
+    source: &str,
     name: &str,
     parent_kind: Option<&str>,
-    has_scope: bool,
+    parent_name: Option<&str>,
+    scope: Option<&str>,
 ) -> &'static str {
+    let has_scope = scope.is_some();
+    // `Foo::Foo()` defined outside the class names its class in the scope.
+    let owner = scope.and_then(|scope| scope.rsplit("::").next()).or(parent_name);
     let in_type = parent_kind.is_some_and(is_type_kind);
     let is_callable = matches!(kind, "function" | "method");
     if is_callable {
@@ -199,10 +194,22 @@ pub fn refine_kind(
             Language::JavaScript | Language::TypeScript | Language::Tsx => name == "constructor",
             Language::Ruby => name == "initialize",
             Language::Php => name == "__construct",
+            Language::Cpp => owner.is_some_and(|owner| owner == name),
             _ => false,
         };
-        if constructor && in_type {
+        if constructor && (in_type || (language == Language::Cpp && has_scope)) {
             return "constructor";
+        }
+    }
+    if kind == "field" {
+        // Java `static final` and C# `const` fields are constants.
+        let words: Vec<&str> = match language {
+            Language::Java => modifier_words(node, "modifiers", source),
+            Language::CSharp => modifier_words(node, "modifier", source),
+            _ => Vec::new(),
+        };
+        if (words.contains(&"static") && words.contains(&"final")) || words.contains(&"const") {
+            return "constant";
         }
     }
     match (kind, language) {
@@ -224,6 +231,9 @@ pub fn visibility(
     source: &str,
 ) -> String {
     let inherited = parent_visibility.unwrap_or("public");
+    if matches!(kind, "namespace") || (kind == "module" && language != Language::Rust) {
+        return "public".to_string();
+    }
     let visibility = match language {
         Language::Rust => rust_visibility(node, kind, parent_kind, inherited, source),
         Language::Python => {
@@ -242,9 +252,7 @@ pub fn visibility(
                 "internal"
             }
         }
-        Language::JavaScript | Language::TypeScript | Language::Tsx => {
-            js_visibility(node, name, parent_kind, source)
-        }
+        Language::JavaScript | Language::TypeScript | Language::Tsx => js_visibility(node, name, parent_kind, source),
         Language::Java => match modifier_words(node, "modifiers", source).as_slice() {
             words if words.contains(&"public") => "public",
             words if words.contains(&"protected") => "protected",
@@ -301,17 +309,9 @@ fn modifier_words<'a>(node: Node, modifier_kind: &str, source: &'a str) -> Vec<&
     words
 }
 
-fn rust_visibility(
-    node: Node,
-    kind: &str,
-    parent_kind: Option<&str>,
-    inherited: &str,
-    source: &str,
-) -> &'static str {
+fn rust_visibility(node: Node, kind: &str, parent_kind: Option<&str>, inherited: &str, source: &str) -> &'static str {
     let mut cursor = node.walk();
-    let modifier = node
-        .children(&mut cursor)
-        .find(|child| child.kind() == "visibility_modifier");
+    let modifier = node.children(&mut cursor).find(|child| child.kind() == "visibility_modifier");
     if let Some(modifier) = modifier {
         let text = text(modifier, source).replace(' ', "");
         return match text.as_str() {
@@ -321,20 +321,15 @@ fn rust_visibility(
         };
     }
     if kind == "macro" {
-        let exported = preceding_attributes(node, source)
-            .iter()
-            .any(|a| a.contains("macro_export"));
+        let exported = preceding_attributes(node, source).iter().any(|a| a.contains("macro_export"));
         return if exported { "public" } else { "internal" };
     }
     match parent_kind {
         // Variants and trait items are as visible as their enum or trait; items of a trait
         // impl are as visible as the trait.
-        Some("enum" | "trait") => leak(inherited),
+        Some("enum" | "trait" | "enum_member") => leak(inherited),
         Some("impl")
-            if node
-                .parent()
-                .and_then(|p| p.parent())
-                .is_some_and(|imp| imp.child_by_field_name("trait").is_some()) =>
+            if node.parent().and_then(|p| p.parent()).is_some_and(|imp| imp.child_by_field_name("trait").is_some()) =>
         {
             "public"
         }
@@ -370,10 +365,7 @@ fn js_visibility(node: Node, name: &str, parent_kind: Option<&str>, source: &str
         return "private";
     }
     let mut cursor = node.walk();
-    if let Some(modifier) = node
-        .children(&mut cursor)
-        .find(|c| c.kind() == "accessibility_modifier")
-    {
+    if let Some(modifier) = node.children(&mut cursor).find(|c| c.kind() == "accessibility_modifier") {
         return match text(modifier, source) {
             "private" => "private",
             "protected" => "protected",
@@ -418,32 +410,19 @@ fn cpp_visibility(node: Node, parent_kind: Option<&str>, source: &str) -> &'stat
                 }
                 sibling = current.prev_sibling();
             }
-            let class_key = node
-                .parent()
-                .and_then(|list| list.parent())
-                .map(|owner| owner.kind())
-                .unwrap_or("struct_specifier");
-            if class_key == "class_specifier" {
-                "private"
-            } else {
-                "public"
-            }
+            let class_key =
+                node.parent().and_then(|list| list.parent()).map(|owner| owner.kind()).unwrap_or("struct_specifier");
+            if class_key == "class_specifier" { "private" } else { "public" }
         }
         _ => {
             let mut ancestor = node.parent();
             while let Some(current) = ancestor {
-                if current.kind() == "namespace_definition"
-                    && current.child_by_field_name("name").is_none()
-                {
+                if current.kind() == "namespace_definition" && current.child_by_field_name("name").is_none() {
                     return "private";
                 }
                 ancestor = current.parent();
             }
-            if has_static(node, source) {
-                "private"
-            } else {
-                "public"
-            }
+            if has_static(node, source) { "private" } else { "public" }
         }
     }
 }
@@ -479,9 +458,7 @@ pub fn body_start(language: Language, node: Node) -> Option<usize> {
     match (language, node.kind()) {
         (Language::JavaScript | Language::TypeScript | Language::Tsx, "variable_declarator") => {
             let value = node.child_by_field_name("value")?;
-            value
-                .child_by_field_name("body")
-                .map(|body| body.start_byte())
+            value.child_by_field_name("body").map(|body| body.start_byte())
         }
         (Language::Go, "type_spec") => {
             let type_node = node.child_by_field_name("type")?;
@@ -492,10 +469,13 @@ pub fn body_start(language: Language, node: Node) -> Option<usize> {
             };
             Some(type_node.start_byte() + keyword)
         }
-        (Language::CSharp, "property_declaration" | "event_declaration") => node
-            .child_by_field_name("accessors")
-            .map(|accessors| accessors.start_byte()),
-        (Language::Rust, "enum_variant") => None,
+        (Language::CSharp, "property_declaration" | "event_declaration") => {
+            node.child_by_field_name("accessors").map(|accessors| accessors.start_byte())
+        }
+        (Language::Ruby, "method" | "singleton_method") => {
+            let end = node.child_by_field_name("parameters").or_else(|| node.child_by_field_name("name"))?;
+            Some(end.end_byte())
+        }
         _ => None,
     }
 }
@@ -510,17 +490,12 @@ fn doc_anchor(language: Language, node: Node) -> Node {
             Language::Python => parent.kind() == "decorated_definition",
             Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
                 parent.kind(),
-                "export_statement"
-                    | "lexical_declaration"
-                    | "variable_declaration"
-                    | "ambient_declaration"
+                "export_statement" | "lexical_declaration" | "variable_declaration" | "ambient_declaration"
             ),
             Language::Cpp => parent.kind() == "template_declaration",
             Language::Go => {
-                matches!(
-                    parent.kind(),
-                    "type_declaration" | "const_declaration" | "var_declaration"
-                ) && parent.named_child_count() == 1
+                matches!(parent.kind(), "type_declaration" | "const_declaration" | "var_declaration")
+                    && parent.named_child_count() == 1
             }
             _ => false,
         };
@@ -575,19 +550,13 @@ pub fn doc_comment(language: Language, node: Node, source: &str) -> Option<Strin
 
 fn clean_comment(raw: &str, language: Language) -> String {
     let body = if raw.starts_with("/*") {
-        let inner = raw
-            .trim_start_matches("/**")
-            .trim_start_matches("/*")
-            .trim_end_matches("*/");
+        let inner = raw.trim_start_matches("/**").trim_start_matches("/*").trim_end_matches("*/");
         inner
             .lines()
             .map(|line| {
                 let line = line.trim_start();
                 let line = line.strip_prefix('*').unwrap_or(line);
-                line.strip_prefix(' ')
-                    .unwrap_or(line)
-                    .trim_end()
-                    .to_string()
+                line.strip_prefix(' ').unwrap_or(line).trim_end().to_string()
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -595,23 +564,14 @@ fn clean_comment(raw: &str, language: Language) -> String {
         raw.lines()
             .map(|line| {
                 let line = line.trim_start();
-                let line = ["///", "//!", "//", "#"]
-                    .iter()
-                    .find_map(|marker| line.strip_prefix(marker))
-                    .unwrap_or(line);
-                line.strip_prefix(' ')
-                    .unwrap_or(line)
-                    .trim_end()
-                    .to_string()
+                let line =
+                    ["///", "//!", "//", "#"].iter().find_map(|marker| line.strip_prefix(marker)).unwrap_or(line);
+                line.strip_prefix(' ').unwrap_or(line).trim_end().to_string()
             })
             .collect::<Vec<_>>()
             .join("\n")
     };
-    if language == Language::CSharp {
-        strip_xml_tags(&body)
-    } else {
-        body
-    }
+    if language == Language::CSharp { strip_xml_tags(&body) } else { body }
 }
 
 /// `<summary>Adds <paramref name="x"/>.</summary>` → `Adds x.`: keeps text, drops tags, but
@@ -634,11 +594,7 @@ fn strip_xml_tags(text: &str) -> String {
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    out.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 /// The docstring of a Python class or function: the first statement of its body, when it is a
@@ -655,13 +611,8 @@ fn python_docstring(node: Node, source: &str) -> Option<String> {
     }
     let raw = text(string, source);
     let raw = raw.trim_start_matches(|c: char| c.is_ascii_alphabetic());
-    let quote = ["\"\"\"", "'''", "\"", "'"]
-        .into_iter()
-        .find(|q| raw.starts_with(q))?;
-    let inner = raw
-        .strip_prefix(quote)?
-        .strip_suffix(quote)
-        .unwrap_or(raw.strip_prefix(quote)?);
+    let quote = ["\"\"\"", "'''", "\"", "'"].into_iter().find(|q| raw.starts_with(q))?;
+    let inner = raw.strip_prefix(quote)?.strip_suffix(quote).unwrap_or(raw.strip_prefix(quote)?);
     let mut lines = inner.lines();
     let first_line = lines.next().unwrap_or("").trim().to_string();
     let rest: Vec<&str> = lines.collect();
@@ -672,10 +623,7 @@ fn python_docstring(node: Node, source: &str) -> Option<String> {
         .min()
         .unwrap_or(0);
     let mut cleaned = vec![first_line];
-    cleaned.extend(
-        rest.iter()
-            .map(|line| line.get(indent..).unwrap_or("").trim_end().to_string()),
-    );
+    cleaned.extend(rest.iter().map(|line| line.get(indent..).unwrap_or("").trim_end().to_string()));
     let doc = cleaned.join("\n").trim().to_string();
     (!doc.is_empty()).then_some(doc)
 }

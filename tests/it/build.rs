@@ -13,38 +13,17 @@ fn one_arrow_array_version_serves_duckdb_lancedb_and_serde_arrow() {
         .filter(|package| package.contains("\nname = \"arrow-array\"\n"))
         .filter_map(|package| package.lines().find(|l| l.starts_with("version = ")))
         .collect();
-    assert_eq!(
-        versions.len(),
-        1,
-        "more than one arrow-array in Cargo.lock: {versions:?}"
-    );
+    assert_eq!(versions.len(), 1, "more than one arrow-array in Cargo.lock: {versions:?}");
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = Command::new(cargo)
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "-i",
-            "arrow-array",
-        ])
+        .args(["tree", "--offline", "--locked", "-e", "normal", "--prefix", "none", "-i", "arrow-array"])
         .current_dir(manifest)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let tree = String::from_utf8_lossy(&output.stdout);
     for dependent in ["duckdb v", "lancedb v", "serde_arrow v"] {
-        assert!(
-            tree.contains(dependent),
-            "{dependent} does not use the one arrow-array:\n{tree}"
-        );
+        assert!(tree.contains(dependent), "{dependent} does not use the one arrow-array:\n{tree}");
     }
 }

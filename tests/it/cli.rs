@@ -5,41 +5,20 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn znt(args: &[&str], index: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_znt"))
-        .arg("--index-dir")
-        .arg(index)
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_znt")).arg("--index-dir").arg(index).args(args).output().unwrap()
 }
 
 fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "znt failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "znt failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
-const JSON_KEYS: [&str; 10] = [
-    "name",
-    "qualified_name",
-    "kind",
-    "language",
-    "path",
-    "start_line",
-    "end_line",
-    "signature",
-    "doc",
-    "score",
-];
+const JSON_KEYS: [&str; 10] =
+    ["name", "qualified_name", "kind", "language", "path", "start_line", "end_line", "signature", "doc", "score"];
 
 #[test]
 fn index_symbols_search_and_status_work_end_to_end() {
@@ -49,31 +28,16 @@ fn index_symbols_search_and_status_work_end_to_end() {
     let output = znt(&["index", workspace.path().to_str().unwrap()], index.path());
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("indexed") && stderr.contains("embedded"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("indexed") && stderr.contains("embedded"), "{stderr}");
 
     let symbols = json_lines(&ok(znt(&["symbols", "pcfg", "--json"], index.path())));
     assert_eq!(symbols[0]["name"], "parse_config");
     for key in JSON_KEYS {
-        assert!(
-            symbols[0].get(key).is_some(),
-            "symbols --json lacks {key}: {}",
-            symbols[0]
-        );
+        assert!(symbols[0].get(key).is_some(), "symbols --json lacks {key}: {}", symbols[0]);
     }
 
     let hits = json_lines(&ok(znt(
-        &[
-            "search",
-            "create an account for a new user",
-            "--mode",
-            "semantic",
-            "--json",
-            "--limit",
-            "3",
-        ],
+        &["search", "create an account for a new user", "--mode", "semantic", "--json", "--limit", "3"],
         index.path(),
     )));
     assert_eq!(hits[0]["name"], "create_user", "{hits:?}");
@@ -82,17 +46,10 @@ fn index_symbols_search_and_status_work_end_to_end() {
     for key in JSON_KEYS {
         assert!(hits[0].get(key).is_some(), "search --json lacks {key}");
     }
-    let text = ok(znt(
-        &["search", "fetch user over http", "--lang", "typescript"],
-        index.path(),
-    ));
-    assert!(
-        text.starts_with("web/api.ts:2  function  fetchUser"),
-        "{text}"
-    );
+    let text = ok(znt(&["search", "fetch user over http", "--lang", "typescript"], index.path()));
+    assert!(text.starts_with("web/api.ts:2  function  fetchUser"), "{text}");
 
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(znt(&["status", "--json"], index.path()))).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&ok(znt(&["status", "--json"], index.path()))).unwrap();
     assert!(status["symbols"].as_u64().unwrap() >= 6);
     assert_eq!(status["symbols"], status["embedded"]);
 }
@@ -105,10 +62,7 @@ fn a_closed_stdout_is_not_an_error() {
         let path = workspace.path().join(format!("m{n}.py"));
         std::fs::write(path, format!("def function_{n}():\n    pass\n")).unwrap();
     }
-    ok(znt(
-        &["index", "--no-embed", workspace.path().to_str().unwrap()],
-        index.path(),
-    ));
+    ok(znt(&["index", "--no-embed", workspace.path().to_str().unwrap()], index.path()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_znt"))
         .arg("--index-dir")
         .arg(index.path())
@@ -118,17 +72,11 @@ fn a_closed_stdout_is_not_an_error() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     // The reader is gone (like `| head -1`); the rest of the output hits a broken pipe.
     let output = child.wait_with_output().unwrap();
     assert!(first.contains("function_"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(!String::from_utf8_lossy(&output.stderr).contains("error"));
 }
 
@@ -143,10 +91,7 @@ fn a_missing_model_is_one_clear_error_and_names_still_work() {
             .env("ZENITH_CACHE_DIR", empty_cache.path())
             .env("ZENITH_OFFLINE", "1")
             // The lance extension is still found through the explicit variable.
-            .env(
-                "ZENITH_LANCE_EXTENSION",
-                zenith::assets::cached_lance_extension(),
-            )
+            .env("ZENITH_LANCE_EXTENSION", zenith::assets::cached_lance_extension())
             .arg("--index-dir")
             .arg(index.path())
             .args(args)
@@ -154,26 +99,16 @@ fn a_missing_model_is_one_clear_error_and_names_still_work() {
             .unwrap()
     };
     let indexed = run(&["index", workspace.path().to_str().unwrap()]);
-    assert!(
-        indexed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&indexed.stderr)
-    );
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
     let warning = String::from_utf8_lossy(&indexed.stderr);
     assert!(warning.contains("warning: embeddings skipped"), "{warning}");
-    assert!(
-        warning.contains("ZENITH_MODEL_DIR"),
-        "the error says how to provide the model: {warning}"
-    );
+    assert!(warning.contains("ZENITH_MODEL_DIR"), "the error says how to provide the model: {warning}");
     let names = run(&["symbols", "UserService"]);
     assert!(String::from_utf8_lossy(&names.stdout).contains("UserService"));
     let semantic = run(&["search", "users", "--mode", "semantic"]);
     assert_eq!(semantic.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&semantic.stderr);
-    assert!(
-        stderr.starts_with("error: the embedding model all-MiniLM-L6-v2 is not available"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: the embedding model all-MiniLM-L6-v2 is not available"), "{stderr}");
     let explicit = Command::new(env!("CARGO_BIN_EXE_znt"))
         .env("ZENITH_MODEL_DIR", "/nonexistent/model")
         .arg("--index-dir")
@@ -199,12 +134,6 @@ fn an_unusable_index_directory_is_a_clear_error() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("error: opening the index at"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(&inside_a_file.display().to_string()),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: opening the index at"), "{stderr}");
+    assert!(stderr.contains(&inside_a_file.display().to_string()), "{stderr}");
 }

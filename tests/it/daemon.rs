@@ -22,27 +22,13 @@ fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
 
 fn fresh_index(rt: &tokio::runtime::Runtime, workspace: &Path) -> Vec<Symbol> {
     let dir = tempfile::tempdir().unwrap();
-    let store = rt
-        .block_on(Store::open(&StoreConfig::new(
-            dir.path().to_string_lossy().into_owned(),
-        )))
-        .unwrap();
-    rt.block_on(reconcile(
-        workspace,
-        &store,
-        &IndexOptions::default(),
-        &Silent,
-    ))
-    .unwrap();
+    let store = rt.block_on(Store::open(&StoreConfig::new(dir.path().to_string_lossy().into_owned()))).unwrap();
+    rt.block_on(reconcile(workspace, &store, &IndexOptions::default(), &Silent)).unwrap();
     comparable(rt.block_on(store.all_symbols()).unwrap())
 }
 
 fn indexed(rt: &tokio::runtime::Runtime, index: &Path) -> Vec<Symbol> {
-    let store = rt
-        .block_on(Store::open(&StoreConfig::new(
-            index.to_string_lossy().into_owned(),
-        )))
-        .unwrap();
+    let store = rt.block_on(Store::open(&StoreConfig::new(index.to_string_lossy().into_owned()))).unwrap();
     comparable(rt.block_on(store.all_symbols()).unwrap())
 }
 
@@ -56,11 +42,7 @@ fn converges(rt: &tokio::runtime::Runtime, workspace: &Path, index: &Path, what:
             return;
         }
         if Instant::now() > deadline {
-            let names = |s: &[Symbol]| {
-                s.iter()
-                    .map(|s| format!("{}:{}", s.path, s.name))
-                    .collect::<Vec<_>>()
-            };
+            let names = |s: &[Symbol]| s.iter().map(|s| format!("{}:{}", s.path, s.name)).collect::<Vec<_>>();
             panic!(
                 "after {what}: the daemon's table never matched a fresh index\nactual {:?}\nexpected {:?}",
                 names(&actual),
@@ -113,11 +95,7 @@ fn the_daemon_follows_edits_saves_renames_deletions_and_bursts() {
     write(root, "src/new.rs", "pub fn created() {}\n");
     converges(&rt, root, index.path(), "create");
 
-    write(
-        root,
-        "src/new.rs",
-        "pub fn created() {}\npub fn modified() {}\n",
-    );
+    write(root, "src/new.rs", "pub fn created() {}\npub fn modified() {}\n");
     converges(&rt, root, index.path(), "modify");
 
     // Editor-style atomic save: write a temp file, rename it over the original.
@@ -135,11 +113,7 @@ fn the_daemon_follows_edits_saves_renames_deletions_and_bursts() {
 
     // A burst: many files at once (a branch switch).
     for n in 0..1500 {
-        write(
-            root,
-            &format!("burst/d{}/f{n}.py", n % 20),
-            &format!("def burst_{n}():\n    pass\n"),
-        );
+        write(root, &format!("burst/d{}/f{n}.py", n % 20), &format!("def burst_{n}():\n    pass\n"));
     }
     converges(&rt, root, index.path(), "a burst of 1500 files");
     std::fs::remove_dir_all(root.join("burst")).unwrap();
@@ -171,10 +145,7 @@ fn a_second_daemon_on_the_same_index_refuses_to_write() {
         .unwrap();
     assert!(!second.status.success());
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(
-        stderr.contains("another Zenith daemon is already writing"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("another Zenith daemon is already writing"), "{stderr}");
 }
 
 #[test]
@@ -193,11 +164,7 @@ fn killing_the_daemon_at_random_moments_never_loses_convergence() {
             if rng.next_u64() % 5 == 0 {
                 let _ = std::fs::remove_file(root.join(format!("churn/f{file}.py")));
             } else {
-                write(
-                    root,
-                    &format!("churn/f{file}.py"),
-                    &format!("def churn_{round}_{n}():\n    pass\n"),
-                );
+                write(root, &format!("churn/f{file}.py"), &format!("def churn_{round}_{n}():\n    pass\n"));
             }
         }
         std::thread::sleep(Duration::from_millis(rng.next_u64() % 1500));

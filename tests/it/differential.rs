@@ -14,10 +14,7 @@ use zenith::parse::{Language, ParseLimits, parse};
 use zenith::symbols::{Symbol, extract_symbols};
 
 fn limits() -> ParseLimits {
-    ParseLimits {
-        deadline: std::time::Duration::from_secs(20),
-        ..ParseLimits::default()
-    }
+    ParseLimits { deadline: std::time::Duration::from_secs(20), ..ParseLimits::default() }
 }
 
 fn extract(path: &Path, label: &str) -> Vec<Symbol> {
@@ -48,24 +45,13 @@ fn at_module_or_class_scope(symbol: &Symbol, kinds: &HashMap<&str, (&str, Option
 #[test]
 fn python_definitions_agree_with_cpython_ast_over_the_standard_library() {
     let stdlib = Command::new("python3")
-        .args([
-            "-c",
-            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
-        ])
+        .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
         .output()
         .expect("python3 is needed for the differential test");
     let stdlib = PathBuf::from(String::from_utf8(stdlib.stdout).unwrap().trim());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/python_defs.py");
-    let output = Command::new("python3")
-        .arg(&script)
-        .arg(&stdlib)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = Command::new("python3").arg(&script).arg(&stdlib).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let mut expected_total = 0usize;
     let mut matched = 0usize;
     let mut files = 0usize;
@@ -81,38 +67,19 @@ fn python_definitions_agree_with_cpython_ast_over_the_standard_library() {
             .map(|d| (d[0].as_str().unwrap().to_string(), d[1].as_u64().unwrap()))
             .collect();
         let symbols = extract(&stdlib.join(relative), relative);
-        let kinds: HashMap<&str, (&str, Option<&str>)> = symbols
-            .iter()
-            .map(|s| {
-                (
-                    s.qualified_name.as_str(),
-                    (s.kind.as_str(), s.parent.as_deref()),
-                )
-            })
-            .collect();
+        let kinds: HashMap<&str, (&str, Option<&str>)> =
+            symbols.iter().map(|s| (s.qualified_name.as_str(), (s.kind.as_str(), s.parent.as_deref()))).collect();
         let ours: HashSet<(String, u64)> = symbols
             .iter()
-            .filter(|s| {
-                matches!(
-                    s.kind.as_str(),
-                    "class" | "function" | "method" | "constructor"
-                )
-            })
+            .filter(|s| matches!(s.kind.as_str(), "class" | "function" | "method" | "constructor"))
             .filter(|s| at_module_or_class_scope(s, &kinds))
             .map(|s| (s.name.clone(), u64::from(s.start_line) + 1))
             .collect();
         files += 1;
         expected_total += expected.len();
         matched += expected.intersection(&ours).count();
-        missed.extend(
-            expected
-                .difference(&ours)
-                .map(|(n, l)| format!("{relative}:{l} {n}")),
-        );
-        spurious.extend(
-            ours.difference(&expected)
-                .map(|(n, l)| format!("{relative}:{l} {n}")),
-        );
+        missed.extend(expected.difference(&ours).map(|(n, l)| format!("{relative}:{l} {n}")));
+        spurious.extend(ours.difference(&expected).map(|(n, l)| format!("{relative}:{l} {n}")));
     }
     let recall = matched as f64 / expected_total as f64;
     println!(
@@ -124,16 +91,9 @@ fn python_definitions_agree_with_cpython_ast_over_the_standard_library() {
     spurious.sort();
     println!("first missed: {:?}", &missed[..missed.len().min(20)]);
     println!("first spurious: {:?}", &spurious[..spurious.len().min(20)]);
-    assert!(
-        files > 500,
-        "the standard library should have hundreds of parseable files"
-    );
+    assert!(files > 500, "the standard library should have hundreds of parseable files");
     assert!(recall >= 0.99, "recall {recall}");
-    assert!(
-        spurious.is_empty(),
-        "spurious definitions: {:?}",
-        &spurious[..spurious.len().min(50)]
-    );
+    assert!(spurious.is_empty(), "spurious definitions: {:?}", &spurious[..spurious.len().min(50)]);
 }
 
 /// A definition reported by universal-ctags.
@@ -147,22 +107,9 @@ struct CtagsTag {
 
 fn ctags(language: &str, files: &[PathBuf]) -> Vec<CtagsTag> {
     let list = std::env::temp_dir().join(format!("znt-ctags-{language}-{}", std::process::id()));
-    std::fs::write(
-        &list,
-        files
-            .iter()
-            .map(|f| format!("{}\n", f.display()))
-            .collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&list, files.iter().map(|f| format!("{}\n", f.display())).collect::<String>()).unwrap();
     let output = Command::new("ctags")
-        .args([
-            "--output-format=json",
-            "--fields=+nK",
-            "--extras=-F",
-            "-f",
-            "-",
-        ])
+        .args(["--output-format=json", "--fields=+nK", "--extras=-F", "-f", "-"])
         .arg(format!("--languages={language}"))
         .arg("-L")
         .arg(&list)
@@ -191,9 +138,7 @@ fn files_under(root: &Path, language: Language, stride: usize, cap: usize) -> Ve
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(|e| e.into_path())
         .filter(|p| {
-            std::fs::read(p).is_ok_and(|bytes| {
-                bytes.len() < 1 << 20 && Language::detect(p, &bytes) == Some(language)
-            })
+            std::fs::read(p).is_ok_and(|bytes| bytes.len() < 1 << 20 && Language::detect(p, &bytes) == Some(language))
         })
         .collect();
     files.sort();
@@ -202,27 +147,17 @@ fn files_under(root: &Path, language: Language, stride: usize, cap: usize) -> Ve
 
 /// Compares our symbols with ctags' tags of the given kinds, by (file, name, line). Prints the
 /// agreement per ctags kind and returns (recall of ctags' tags, share of ours that ctags has).
-fn agreement(
-    language: Language,
-    ctags_language: &str,
-    files: &[PathBuf],
-    kinds: &[&str],
-) -> (f64, f64) {
+fn agreement(language: Language, ctags_language: &str, files: &[PathBuf], kinds: &[&str]) -> (f64, f64) {
     let tags = ctags(ctags_language, files);
     let mut theirs_by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut ours: HashSet<(String, String, u64)> = HashSet::new();
     for file in files {
         let label = file.to_string_lossy().into_owned();
         for symbol in extract(file, &label) {
-            ours.insert((
-                label.clone(),
-                symbol.name.clone(),
-                u64::from(symbol.start_line) + 1,
-            ));
+            ours.insert((label.clone(), symbol.name.clone(), u64::from(symbol.start_line) + 1));
             // ctags reports a name's line, ours is the declaration's first line (which may be an
             // attribute or a doc line above): accept the name's line too.
-            let name_line =
-                u64::from(symbol.start_line) + 1 + symbol.signature.matches('\n').count() as u64;
+            let name_line = u64::from(symbol.start_line) + 1 + symbol.signature.matches('\n').count() as u64;
             ours.insert((label.clone(), symbol.name.clone(), name_line));
         }
     }
@@ -240,10 +175,7 @@ fn agreement(
     let found: usize = theirs_by_kind.values().map(|v| v.1).sum();
     let recall = found as f64 / total.max(1) as f64;
     // Our symbols that ctags also reports (any kind, by name and line).
-    let all_theirs: HashSet<(&str, &str)> = tags
-        .iter()
-        .map(|t| (t.path.as_str(), t.name.as_str()))
-        .collect();
+    let all_theirs: HashSet<(&str, &str)> = tags.iter().map(|t| (t.path.as_str(), t.name.as_str())).collect();
     let mut our_total = 0usize;
     let mut our_found = 0usize;
     for file in files {
@@ -256,20 +188,11 @@ fn agreement(
         }
     }
     let precision = our_found as f64 / our_total.max(1) as f64;
-    println!(
-        "{} vs ctags: {} files; ctags kinds {kinds:?}",
-        language.name(),
-        files.len()
-    );
+    println!("{} vs ctags: {} files; ctags kinds {kinds:?}", language.name(), files.len());
     for (kind, (count, hits)) in &theirs_by_kind {
-        println!(
-            "  {kind:<14} {hits:>6}/{count:<6} {:.3}",
-            *hits as f64 / (*count).max(1) as f64
-        );
+        println!("  {kind:<14} {hits:>6}/{count:<6} {:.3}", *hits as f64 / (*count).max(1) as f64);
     }
-    println!(
-        "  recall of ctags' definitions {recall:.3}; our symbols named by ctags in the same file {precision:.3}"
-    );
+    println!("  recall of ctags' definitions {recall:.3}; our symbols named by ctags in the same file {precision:.3}");
     (recall, precision)
 }
 
@@ -308,17 +231,7 @@ fn c_definitions_agree_with_ctags_on_system_headers() {
     let mut files = files_under(Path::new("/usr/include"), Language::C, 1, 1500);
     files.extend(files_under(&cargo_registry(), Language::C, 1, 600));
     assert!(files.len() > 100);
-    let kinds = [
-        "function",
-        "struct",
-        "union",
-        "enum",
-        "enumerator",
-        "typedef",
-        "macro",
-        "member",
-        "prototype",
-    ];
+    let kinds = ["function", "struct", "union", "enum", "enumerator", "typedef", "macro", "member", "prototype"];
     let (recall, precision) = agreement(Language::C, "C", &files, &kinds);
     assert!(recall >= 0.85, "recall {recall}");
     assert!(precision >= 0.85, "precision {precision}");
@@ -331,10 +244,8 @@ fn javascript_definitions_agree_with_ctags_on_node_modules() {
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    let root = npm
-        .filter(|r| !r.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/node_modules"));
+    let root =
+        npm.filter(|r| !r.is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/lib/node_modules"));
     let files = files_under(&root, Language::JavaScript, 2, 1500);
     assert!(files.len() > 100, "no JavaScript under {}", root.display());
     let kinds = ["function", "class", "method", "constant", "generator"];

@@ -20,29 +20,16 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn vectors_match_sentence_transformers_on_fixed_texts() {
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/fixtures/reference_vectors.json"
-    ))
-    .unwrap();
+    let fixture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/reference_vectors.json"))
+            .unwrap();
     let fixture: serde_json::Value = serde_json::from_str(&fixture).unwrap();
-    let texts: Vec<&str> = fixture["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
+    let texts: Vec<&str> = fixture["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
     let expected: Vec<Vec<f32>> = fixture["vectors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        })
+        .map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
         .collect();
     assert!(texts.len() >= 50);
     let embedder = embedder();
@@ -69,46 +56,20 @@ fn embeddings_are_filled_in_and_reused_across_renames_and_restarts() {
     let rt = runtime();
     let config = StoreConfig::new(index.path().to_string_lossy().into_owned());
     let store = rt.block_on(Store::open(&config)).unwrap();
-    rt.block_on(reconcile(
-        workspace.path(),
-        &store,
-        &IndexOptions::default(),
-        &Silent,
-    ))
-    .unwrap();
+    rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
     let stats = rt.block_on(store.stats()).unwrap();
     assert_eq!(stats.embedded_rows, 0, "names first, vectors later");
     let embedder = embedder();
-    let embedded = rt
-        .block_on(embed_pending(&store, &embedder, 4, &Silent))
-        .unwrap();
+    let embedded = rt.block_on(embed_pending(&store, &embedder, 4, &Silent)).unwrap();
     assert_eq!(embedded, stats.rows);
-    assert_eq!(
-        rt.block_on(store.stats()).unwrap().embedded_rows,
-        stats.rows
-    );
+    assert_eq!(rt.block_on(store.stats()).unwrap().embedded_rows, stats.rows);
 
     // A renamed file keeps its vectors (same embedded texts): nothing to embed afterwards,
     // also for a store opened anew (a restart).
-    std::fs::rename(
-        workspace.path().join("src/lib.rs"),
-        workspace.path().join("src/core.rs"),
-    )
-    .unwrap();
+    std::fs::rename(workspace.path().join("src/lib.rs"), workspace.path().join("src/core.rs")).unwrap();
     let reopened = rt.block_on(Store::open(&config)).unwrap();
-    let report = rt
-        .block_on(reconcile(
-            workspace.path(),
-            &reopened,
-            &IndexOptions::default(),
-            &Silent,
-        ))
-        .unwrap();
+    let report = rt.block_on(reconcile(workspace.path(), &reopened, &IndexOptions::default(), &Silent)).unwrap();
     assert_eq!(report.files_parsed, 1);
     assert!(report.embeddings_reused >= 3, "{report:?}");
-    assert_eq!(
-        rt.block_on(embed_pending(&reopened, &embedder, 4, &Silent))
-            .unwrap(),
-        0
-    );
+    assert_eq!(rt.block_on(embed_pending(&reopened, &embedder, 4, &Silent)).unwrap(), 0);
 }

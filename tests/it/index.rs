@@ -35,17 +35,9 @@ pub fn fixture_workspace(root: &Path) {
     );
     write(root, "ignored/gen.rs", "pub fn generated() {}\n");
     write(root, ".gitignore", "ignored/\n");
-    write(
-        root,
-        "node_modules/dep/index.js",
-        "function vendored() {}\n",
-    );
+    write(root, "node_modules/dep/index.js", "function vendored() {}\n");
     write(root, ".env", &format!("API_KEY={CANARY}\n"));
-    write(
-        root,
-        "config/credentials.py",
-        &format!("def leak():\n    return '{CANARY}'\n"),
-    );
+    write(root, "config/credentials.py", &format!("def leak():\n    return '{CANARY}'\n"));
     write(root, "keys/server.pem", CANARY);
     write(root, "data/blob.rs", "fn binary() {}\0\0\0");
 }
@@ -63,24 +55,11 @@ fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
 /// fresh full index of the same tree.
 pub fn assert_matches_fresh_index(rt: &tokio::runtime::Runtime, workspace: &Path, store: &Store) {
     let fresh_dir = tempfile::tempdir().unwrap();
-    let fresh = rt
-        .block_on(Store::open(&StoreConfig::new(
-            fresh_dir.path().to_string_lossy().into_owned(),
-        )))
-        .unwrap();
-    rt.block_on(reconcile(
-        workspace,
-        &fresh,
-        &IndexOptions::default(),
-        &Silent,
-    ))
-    .unwrap();
+    let fresh = rt.block_on(Store::open(&StoreConfig::new(fresh_dir.path().to_string_lossy().into_owned()))).unwrap();
+    rt.block_on(reconcile(workspace, &fresh, &IndexOptions::default(), &Silent)).unwrap();
     let expected = comparable(rt.block_on(fresh.all_symbols()).unwrap());
     let actual = comparable(rt.block_on(store.all_symbols()).unwrap());
-    assert_eq!(
-        actual, expected,
-        "incremental index differs from a fresh index"
-    );
+    assert_eq!(actual, expected, "incremental index differs from a fresh index");
 }
 
 #[test]
@@ -89,59 +68,23 @@ fn reconcile_indexes_sources_and_never_reads_ignored_vendored_or_secret_files() 
     let index = tempfile::tempdir().unwrap();
     fixture_workspace(workspace.path());
     let rt = runtime();
-    let store = rt
-        .block_on(Store::open(&StoreConfig::new(
-            index.path().to_string_lossy().into_owned(),
-        )))
-        .unwrap();
-    let report = rt
-        .block_on(reconcile(
-            workspace.path(),
-            &store,
-            &IndexOptions::default(),
-            &Silent,
-        ))
-        .unwrap();
+    let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+    let report = rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
     let symbols = rt.block_on(store.all_symbols()).unwrap();
     let mut paths: Vec<&str> = symbols.iter().map(|s| s.path.as_str()).collect();
     paths.sort();
     paths.dedup();
     assert_eq!(paths, ["app/service.py", "src/lib.rs", "web/api.ts"]);
     let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
-    for expected in [
-        "parse_config",
-        "Config",
-        "name",
-        "UserService",
-        "create_user",
-        "fetchUser",
-    ] {
-        assert!(
-            names.contains(&expected),
-            "{expected} missing from {names:?}"
-        );
+    for expected in ["parse_config", "Config", "name", "UserService", "create_user", "fetchUser"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     for symbol in &symbols {
         let row = serde_json::to_string(symbol).unwrap();
-        assert!(
-            !row.contains(CANARY),
-            "the canary secret reached the table: {row}"
-        );
+        assert!(!row.contains(CANARY), "the canary secret reached the table: {row}");
     }
-    assert!(
-        report
-            .skipped
-            .iter()
-            .any(|s| s.relative == "config/credentials.py"),
-        "{:?}",
-        report.skipped
-    );
-    assert!(
-        report
-            .skipped
-            .iter()
-            .any(|s| s.relative == "data/blob.rs" && s.reason.contains("binary"))
-    );
+    assert!(report.skipped.iter().any(|s| s.relative == "config/credentials.py"), "{:?}", report.skipped);
+    assert!(report.skipped.iter().any(|s| s.relative == "data/blob.rs" && s.reason.contains("binary")));
     // The table's files on disk never contain the canary either (no page of it was written).
     let mut stack = vec![index.path().to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -151,11 +94,7 @@ fn reconcile_indexes_sources_and_never_reads_ignored_vendored_or_secret_files() 
                 stack.push(path);
             } else {
                 let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
-                    "canary in {}",
-                    path.display()
-                );
+                assert!(!bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "canary in {}", path.display());
             }
         }
     }
@@ -167,33 +106,12 @@ fn a_second_reconcile_of_an_unchanged_workspace_parses_nothing() {
     let index = tempfile::tempdir().unwrap();
     fixture_workspace(workspace.path());
     let rt = runtime();
-    let store = rt
-        .block_on(Store::open(&StoreConfig::new(
-            index.path().to_string_lossy().into_owned(),
-        )))
-        .unwrap();
-    rt.block_on(reconcile(
-        workspace.path(),
-        &store,
-        &IndexOptions::default(),
-        &Silent,
-    ))
-    .unwrap();
+    let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+    rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
     let version = rt.block_on(store.version()).unwrap();
-    let again = rt
-        .block_on(reconcile(
-            workspace.path(),
-            &store,
-            &IndexOptions::default(),
-            &Silent,
-        ))
-        .unwrap();
+    let again = rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
     assert_eq!(again.files_parsed, 0, "{again:?}");
-    assert_eq!(
-        rt.block_on(store.version()).unwrap(),
-        version,
-        "no commit for an unchanged workspace"
-    );
+    assert_eq!(rt.block_on(store.version()).unwrap(), version, "no commit for an unchanged workspace");
 }
 
 #[test]
@@ -203,13 +121,8 @@ fn edits_renames_and_deletions_converge_to_a_fresh_index() {
     let root = workspace.path();
     fixture_workspace(root);
     let rt = runtime();
-    let store = rt
-        .block_on(Store::open(&StoreConfig::new(
-            index.path().to_string_lossy().into_owned(),
-        )))
-        .unwrap();
-    rt.block_on(reconcile(root, &store, &IndexOptions::default(), &Silent))
-        .unwrap();
+    let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+    rt.block_on(reconcile(root, &store, &IndexOptions::default(), &Silent)).unwrap();
 
     // Edit: a function renamed, one added. Rename: a file moved. Delete: a file removed.
     write(
@@ -222,18 +135,12 @@ fn edits_renames_and_deletions_converge_to_a_fresh_index() {
     std::fs::remove_file(root.join("web/api.ts")).unwrap();
     // A file that becomes broken keeps what can be read, marked partial.
     write(root, "broken.py", "def fine():\n    pass\n\ndef broken(:\n");
-    let report = rt
-        .block_on(reconcile(root, &store, &IndexOptions::default(), &Silent))
-        .unwrap();
+    let report = rt.block_on(reconcile(root, &store, &IndexOptions::default(), &Silent)).unwrap();
     assert_eq!(report.files_parsed, 3, "{report:?}");
     assert_eq!(report.files_deleted, 2, "{report:?}");
     assert_eq!(report.files_partial, 1);
     assert_matches_fresh_index(&rt, root, &store);
     let symbols = rt.block_on(store.all_symbols()).unwrap();
     assert!(symbols.iter().any(|s| s.name == "fine" && s.partial));
-    assert!(
-        !symbols
-            .iter()
-            .any(|s| s.name == "parse_config" || s.name == "fetchUser")
-    );
+    assert!(!symbols.iter().any(|s| s.name == "parse_config" || s.name == "fetchUser"));
 }

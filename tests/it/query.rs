@@ -30,46 +30,20 @@ pub const STAGING_SQL: &str = "CREATE TEMP TABLE staging AS SELECT
 pub fn stage_into_lance(rt: &tokio::runtime::Runtime, store: &Store) -> usize {
     let connection = engine().connect().unwrap();
     connection.execute_batch(STAGING_SQL).unwrap();
-    let mut statement = connection
-        .prepare("SELECT * FROM staging ORDER BY start_line")
-        .unwrap();
+    let mut statement = connection.prepare("SELECT * FROM staging ORDER BY start_line").unwrap();
     let batches: Vec<arrow_array::RecordBatch> = statement.query_arrow([]).unwrap().collect();
     let mut conformed = Vec::new();
     for batch in &batches {
         let ready = store.conform_batch(batch).unwrap();
         let names = |b: &arrow_array::RecordBatch| {
-            b.column_by_name("name")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .unwrap()
-                .values()
-                .as_ptr()
+            b.column_by_name("name").unwrap().as_any().downcast_ref::<StringArray>().unwrap().values().as_ptr()
         };
         let vectors = |b: &arrow_array::RecordBatch| {
-            let list = b
-                .column_by_name("embedding")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<FixedSizeListArray>()
-                .unwrap();
-            list.values()
-                .as_any()
-                .downcast_ref::<Float32Array>()
-                .unwrap()
-                .values()
-                .as_ptr()
+            let list = b.column_by_name("embedding").unwrap().as_any().downcast_ref::<FixedSizeListArray>().unwrap();
+            list.values().as_any().downcast_ref::<Float32Array>().unwrap().values().as_ptr()
         };
-        assert_eq!(
-            names(batch),
-            names(&ready),
-            "string buffers must be shared, not copied"
-        );
-        assert_eq!(
-            vectors(batch),
-            vectors(&ready),
-            "vector buffers must be shared, not copied"
-        );
+        assert_eq!(names(batch), names(&ready), "string buffers must be shared, not copied");
+        assert_eq!(vectors(batch), vectors(&ready), "vector buffers must be shared, not copied");
         conformed.push(ready);
     }
     let rows = conformed.iter().map(|b| b.num_rows()).sum();
@@ -100,24 +74,13 @@ fn every_column_reads_back_through_duckdb() {
     symbols[1].embedding = None;
     rt.block_on(store.add(&symbols)).unwrap();
     let connection = engine().connect().unwrap();
-    let sql = format!(
-        "SELECT * FROM '{}' ORDER BY start_line",
-        store.dataset_uri()
-    );
-    let batches: Vec<arrow_array::RecordBatch> = connection
-        .prepare(&sql)
-        .unwrap()
-        .query_arrow([])
-        .unwrap()
-        .collect();
+    let sql = format!("SELECT * FROM '{}' ORDER BY start_line", store.dataset_uri());
+    let batches: Vec<arrow_array::RecordBatch> = connection.prepare(&sql).unwrap().query_arrow([]).unwrap().collect();
     let mut read: Vec<zenith::symbols::Symbol> = Vec::new();
     for batch in &batches {
         read.extend(serde_arrow::from_record_batch::<Vec<zenith::symbols::Symbol>>(batch).unwrap());
     }
-    assert_eq!(
-        read, symbols,
-        "DuckDB must return every column, 384-d vectors included, unchanged"
-    );
+    assert_eq!(read, symbols, "DuckDB must return every column, 384-d vectors included, unchanged");
 }
 
 #[test]
@@ -127,10 +90,7 @@ fn indexes_answer_vector_fulltext_and_hybrid_queries_through_duckdb() {
     let store = open_store(&rt, &dir);
     let symbols = embedded_symbols(0, 1000, 50, 8);
     rt.block_on(store.add(&symbols)).unwrap();
-    assert_eq!(
-        rt.block_on(store.refresh_indexes()).unwrap(),
-        VectorIndexState::IvfPq
-    );
+    assert_eq!(rt.block_on(store.refresh_indexes()).unwrap(), VectorIndexState::IvfPq);
     let stats = rt.block_on(store.stats()).unwrap();
     assert_eq!(stats.vector_index.unwrap().indexed_rows, 1000);
     assert_eq!(stats.fulltext_index.unwrap().indexed_rows, 1000);
@@ -141,25 +101,15 @@ fn indexes_answer_vector_fulltext_and_hybrid_queries_through_duckdb() {
     let request = SearchRequest::new(SearchMode::Semantic, "", target.embedding.clone());
     let hits = engine.search(&dataset, &request).unwrap();
     assert_eq!(hits.len(), 10);
-    assert_eq!(
-        hits[0].id, target.id,
-        "a row's own vector finds that row first"
-    );
-    assert!(
-        hits.windows(2).all(|w| w[0].score >= w[1].score),
-        "scores descend"
-    );
+    assert_eq!(hits[0].id, target.id, "a row's own vector finds that row first");
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "scores descend");
 
     let request = SearchRequest::new(SearchMode::Fulltext, "marker777", None);
     let hits = engine.search(&dataset, &request).unwrap();
     assert_eq!(hits[0].name, "computeValue777");
 
     // Hybrid: the text names row 500, the vector is row 500's; it must come first.
-    let request = SearchRequest::new(
-        SearchMode::Hybrid,
-        "marker500",
-        symbols[500].embedding.clone(),
-    );
+    let request = SearchRequest::new(SearchMode::Hybrid, "marker500", symbols[500].embedding.clone());
     let hits = engine.search(&dataset, &request).unwrap();
     assert_eq!(hits[0].name, "computeValue500");
 }
@@ -171,10 +121,7 @@ fn vector_index_results_agree_with_brute_force() {
     let store = open_store(&rt, &dir);
     let symbols = embedded_symbols(0, 3000, 100, 9);
     rt.block_on(store.add(&symbols)).unwrap();
-    assert_eq!(
-        rt.block_on(store.refresh_indexes()).unwrap(),
-        VectorIndexState::IvfPq
-    );
+    assert_eq!(rt.block_on(store.refresh_indexes()).unwrap(), VectorIndexState::IvfPq);
     let engine = engine();
     let queries = crate::support::clustered_vectors(30, 16, 99);
     let mut found = 0;
@@ -202,19 +149,9 @@ fn incremental_add_is_searchable_across_both_batches() {
     assert_eq!(engine.count(&store.dataset_uri()).unwrap(), 150);
     for target in [&first[17], &second[33]] {
         let request = SearchRequest::new(SearchMode::Semantic, "", target.embedding.clone());
-        assert_eq!(
-            engine.search(&store.dataset_uri(), &request).unwrap()[0].id,
-            target.id
-        );
-        let request = SearchRequest::new(
-            SearchMode::Fulltext,
-            format!("marker{}", target.start_line),
-            None,
-        );
-        assert_eq!(
-            engine.search(&store.dataset_uri(), &request).unwrap()[0].id,
-            target.id
-        );
+        assert_eq!(engine.search(&store.dataset_uri(), &request).unwrap()[0].id, target.id);
+        let request = SearchRequest::new(SearchMode::Fulltext, format!("marker{}", target.start_line), None);
+        assert_eq!(engine.search(&store.dataset_uri(), &request).unwrap()[0].id, target.id);
     }
 }
 
@@ -224,11 +161,9 @@ fn a_commit_is_visible_to_the_very_next_query() {
     let rt = runtime();
     let store = open_store(&rt, &dir);
     let engine = engine();
-    rt.block_on(store.add(&embedded_symbols(0, 10, 2, 12)))
-        .unwrap();
+    rt.block_on(store.add(&embedded_symbols(0, 10, 2, 12))).unwrap();
     assert_eq!(engine.count(&store.dataset_uri()).unwrap(), 10);
-    rt.block_on(store.add(&embedded_symbols(10, 7, 2, 13)))
-        .unwrap();
+    rt.block_on(store.add(&embedded_symbols(10, 7, 2, 13))).unwrap();
     assert_eq!(engine.count(&store.dataset_uri()).unwrap(), 17);
     let doomed = embedded_symbols(0, 1, 2, 12)[0].path.clone();
     rt.block_on(store.delete_files(&[doomed])).unwrap();
@@ -254,18 +189,11 @@ fn filters_restrict_every_search_mode() {
     let expected: Vec<&zenith::symbols::Symbol> = symbols
         .iter()
         .filter(|s| {
-            s.language == "python"
-                && s.kind == "struct"
-                && s.path.starts_with("src/dir1/")
-                && s.visibility == "public"
+            s.language == "python" && s.kind == "struct" && s.path.starts_with("src/dir1/") && s.visibility == "public"
         })
         .collect();
     assert!(!expected.is_empty());
-    for mode in [
-        SearchMode::Semantic,
-        SearchMode::Fulltext,
-        SearchMode::Hybrid,
-    ] {
+    for mode in [SearchMode::Semantic, SearchMode::Fulltext, SearchMode::Hybrid] {
         let mut request = SearchRequest::new(mode, "computes value", expected[0].embedding.clone());
         request.filters = filters.clone();
         request.limit = 5;
@@ -290,8 +218,7 @@ fn hostile_query_text_is_data_not_sql() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let store = open_store(&rt, &dir);
-    rt.block_on(store.add(&embedded_symbols(0, 20, 2, 15)))
-        .unwrap();
+    rt.block_on(store.add(&embedded_symbols(0, 20, 2, 15))).unwrap();
     rt.block_on(store.refresh_indexes()).unwrap();
     let engine = engine();
     let mut request = SearchRequest::new(SearchMode::Fulltext, "x'); DROP TABLE symbols; --", None);
@@ -306,29 +233,15 @@ fn a_fresh_process_reads_indexes_written_by_another() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     let store = open_store(&rt, &dir);
-    rt.block_on(store.add(&embedded_symbols(0, 400, 20, 16)))
-        .unwrap();
+    rt.block_on(store.add(&embedded_symbols(0, 400, 20, 16))).unwrap();
     rt.block_on(store.refresh_indexes()).unwrap();
     // `znt` is a separate process with its own DuckDB database and lance session.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_znt"))
-        .args([
-            "search",
-            "marker42",
-            "--mode",
-            "fulltext",
-            "--json",
-            "--limit",
-            "3",
-            "--index-dir",
-        ])
+        .args(["search", "marker42", "--mode", "fulltext", "--json", "--limit", "3", "--index-dir"])
         .arg(dir.path().join("index"))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).unwrap();
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert_eq!(first["name"], "computeValue42");

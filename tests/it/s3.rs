@@ -12,9 +12,7 @@ fn s3_store(rt: &tokio::runtime::Runtime, server: &S3Server, prefix: &str) -> (S
         model: Default::default(),
     };
     let store = rt.block_on(Store::open(&config)).unwrap();
-    engine()
-        .register_storage(&config.uri, &config.storage_options)
-        .unwrap();
+    engine().register_storage(&config.uri, &config.storage_options).unwrap();
     (store, config)
 }
 
@@ -33,15 +31,9 @@ fn symbols_round_trip_on_s3_and_read_back_through_duckdb() {
     let engine = engine();
     assert_eq!(engine.count(&store.dataset_uri()).unwrap(), 300);
     let request = SearchRequest::new(SearchMode::Fulltext, "marker123", None);
-    assert_eq!(
-        engine.search(&store.dataset_uri(), &request).unwrap()[0].name,
-        "computeValue123"
-    );
+    assert_eq!(engine.search(&store.dataset_uri(), &request).unwrap()[0].name, "computeValue123");
     let request = SearchRequest::new(SearchMode::Semantic, "", symbols[77].embedding.clone());
-    assert_eq!(
-        engine.search(&store.dataset_uri(), &request).unwrap()[0].id,
-        symbols[77].id
-    );
+    assert_eq!(engine.search(&store.dataset_uri(), &request).unwrap()[0].id, symbols[77].id);
 
     // Reopening the remote table (exist-ok) keeps its rows.
     let reopened = rt.block_on(Store::open(&config)).unwrap();

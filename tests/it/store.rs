@@ -57,34 +57,18 @@ fn replacing_files_is_one_commit_that_touches_only_those_files() {
         let file0 = original[0].path.clone();
         let file1 = original[1].path.clone();
         // New content of file 0: its first two symbols kept (one with a new signature), one new.
-        let mut new_file0: Vec<Symbol> = original
-            .iter()
-            .filter(|s| s.path == file0)
-            .take(2)
-            .cloned()
-            .collect();
+        let mut new_file0: Vec<Symbol> = original.iter().filter(|s| s.path == file0).take(2).cloned().collect();
         new_file0[1].signature = "pub fn changed()".to_string();
         let mut added = symbol(1000, 3, None);
         added.path = file0.clone();
         new_file0.push(added);
         let before = store.version().await.unwrap();
         // File 1 vanished from the delta's point of view: it is listed with no symbols.
-        let version = store
-            .replace_files(&[file0.clone(), file1.clone()], &new_file0)
-            .await
-            .unwrap();
-        assert_eq!(
-            version,
-            before + 1,
-            "replace_files must be exactly one commit"
-        );
+        let version = store.replace_files(&[file0.clone(), file1.clone()], &new_file0).await.unwrap();
+        assert_eq!(version, before + 1, "replace_files must be exactly one commit");
         let after = store.all_symbols().await.unwrap();
-        let expected: Vec<Symbol> = original
-            .iter()
-            .filter(|s| s.path != file0 && s.path != file1)
-            .cloned()
-            .chain(new_file0.clone())
-            .collect();
+        let expected: Vec<Symbol> =
+            original.iter().filter(|s| s.path != file0 && s.path != file1).cloned().chain(new_file0.clone()).collect();
         assert_eq!(sorted(after), sorted(expected));
     });
 }
@@ -98,15 +82,9 @@ fn deleting_files_removes_exactly_their_symbols() {
         let original = embedded_symbols(0, 12, 4, 5);
         store.add(&original).await.unwrap();
         let gone = original[0].path.clone();
-        store
-            .delete_files(std::slice::from_ref(&gone))
-            .await
-            .unwrap();
+        store.delete_files(std::slice::from_ref(&gone)).await.unwrap();
         let left = store.all_symbols().await.unwrap();
-        assert_eq!(
-            left.len(),
-            original.iter().filter(|s| s.path != gone).count()
-        );
+        assert_eq!(left.len(), original.iter().filter(|s| s.path != gone).count());
         assert!(left.iter().all(|s| s.path != gone));
     });
 }
@@ -116,37 +94,15 @@ fn opening_an_index_built_for_another_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
     rt.block_on(async {
-        Store::open(&local_config(&dir))
-            .await
-            .unwrap()
-            .add(&embedded_symbols(0, 3, 1, 6))
-            .await
-            .unwrap();
+        Store::open(&local_config(&dir)).await.unwrap().add(&embedded_symbols(0, 3, 1, 6)).await.unwrap();
         let mut other = local_config(&dir);
-        other.model = EmbeddingModel {
-            name: "some/other-model".to_string(),
-            dimension: 768,
-        };
-        let error = Store::open(&other)
-            .await
-            .err()
-            .expect("must refuse another model");
+        other.model = EmbeddingModel { name: "some/other-model".to_string(), dimension: 768 };
+        let error = Store::open(&other).await.err().expect("must refuse another model");
         assert!(matches!(error, StoreError::ModelMismatch { .. }), "{error}");
         let message = error.to_string();
-        assert!(
-            message.contains("all-MiniLM-L6-v2") && message.contains("some/other-model"),
-            "{message}"
-        );
+        assert!(message.contains("all-MiniLM-L6-v2") && message.contains("some/other-model"), "{message}");
         // The refused open did not damage the index.
-        assert_eq!(
-            Store::open(&local_config(&dir))
-                .await
-                .unwrap()
-                .count()
-                .await
-                .unwrap(),
-            3
-        );
+        assert_eq!(Store::open(&local_config(&dir)).await.unwrap().count().await.unwrap(), 3);
     });
 }
 
@@ -157,10 +113,7 @@ fn optimize_compacts_fragments_and_keeps_every_row() {
     rt.block_on(async {
         let store = Store::open(&local_config(&dir)).await.unwrap();
         for batch in 0..6 {
-            store
-                .add(&embedded_symbols(batch * 10, 10, 5, batch as u64))
-                .await
-                .unwrap();
+            store.add(&embedded_symbols(batch * 10, 10, 5, batch as u64)).await.unwrap();
         }
         let before = sorted(store.all_symbols().await.unwrap());
         assert_eq!(store.stats().await.unwrap().fragments, 6);

@@ -16,11 +16,7 @@ pub fn engine() -> Arc<Engine> {
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 /// A real S3-compatible server (moto) on a free loopback port, with one bucket; killed on drop.
@@ -32,36 +28,21 @@ pub struct S3Server {
 
 impl S3Server {
     pub fn start(bucket: &str) -> S3Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let program =
-            std::env::var("ZENITH_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_string());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let program = std::env::var("ZENITH_TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".to_string());
         let child = Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {program} (pip install 'moto[server]'): {e}"));
-        let server = S3Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            bucket: bucket.to_string(),
-        };
+        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), bucket: bucket.to_string() };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if server
-                .request("PUT", &format!("/{bucket}"))
-                .is_ok_and(|status| status == 200)
-            {
+            if server.request("PUT", &format!("/{bucket}")).is_ok_and(|status| status == 200) {
                 return server;
             }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not come up on port {port}"
-            );
+            assert!(Instant::now() < deadline, "moto_server did not come up on port {port}");
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -77,11 +58,7 @@ impl S3Server {
         )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         Ok(status)
     }
 

@@ -17,3 +17,6 @@
 (field_declaration_list (field_declaration declarator: [(function_declarator) (pointer_declarator) (reference_declarator)]) @definition.method)
 (field_declaration_list (declaration declarator: (function_declarator)) @definition.method)
 (field_declaration_list (field_declaration declarator: (field_identifier) @name) @definition.field)
+(field_declaration_list (field_declaration declarator: (pointer_declarator declarator: (field_identifier) @name)) @definition.field)
+(field_declaration_list (field_declaration declarator: (reference_declarator (field_identifier) @name)) @definition.field)
+(field_declaration_list (field_declaration declarator: (array_declarator declarator: (field_identifier) @name)) @definition.field)
