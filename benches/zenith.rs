@@ -56,7 +56,7 @@ mod store {
     use lancedb::query::{ExecutableQuery, QueryBase, QueryExecutionOptions, Select};
     use zenith::query::{Engine, SearchMode, SearchRequest};
     use zenith::store::{Store, StoreConfig};
-    use zenith::synthetic::{brute_force_top_k, clustered_vectors, embedded_symbols};
+    use zenith::synthetic::{brute_force_top_k, embedded_symbols, queries_near};
 
     pub fn run(args: &[String]) {
         let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100_000);
@@ -84,7 +84,7 @@ mod store {
 
         let engine = Engine::shared().unwrap();
         let dataset = store.dataset_uri();
-        let query_vectors = clustered_vectors(queries, 16, 7);
+        let query_vectors = queries_near(&symbols, queries, 7);
         let words: Vec<String> = (0..queries).map(|i| format!("marker{}", (i * 7919) % rows)).collect();
         // Warm both paths (first open of the dataset, index loading).
         let warm = SearchRequest::new(SearchMode::Hybrid, &words[0], Some(query_vectors[0].clone()));

@@ -179,7 +179,10 @@ impl Store {
         let uri = config.uri.trim_end_matches('/').to_string();
         let uri_for_errors = &uri;
         let lance = |operation| move |source| StoreError::Lance { operation, uri: uri_for_errors.clone(), source };
+        // Strong consistency: every read checks for commits made through other handles or
+        // processes (cheap locally, one manifest check on object storage).
         let connection = lancedb::connect(&uri)
+            .read_consistency_interval(std::time::Duration::ZERO)
             .storage_options(config.storage_options.clone())
             .execute()
             .await
@@ -555,7 +558,8 @@ impl Store {
 /// two columns serde cannot describe set by hand: the fixed-size embedding vector and the
 /// UTC timestamp. The model name and dimension go into the schema metadata.
 pub fn symbol_schema(model: &EmbeddingModel) -> Result<SchemaRef> {
-    let traced = Vec::<FieldRef>::from_type::<Symbol>(TracingOptions::default())?;
+    // Utf8 (32-bit offsets), as DuckDB produces and as Lance's scalar indexes accept.
+    let traced = Vec::<FieldRef>::from_type::<Symbol>(TracingOptions::default().strings_as_large_utf8(false))?;
     let fields: Vec<FieldRef> = traced
         .into_iter()
         .map(|field| match field.name().as_str() {

@@ -101,3 +101,19 @@ pub fn brute_force_top_k(symbols: &[Symbol], query: &[f32], k: usize) -> Vec<Str
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(k).map(|(_, id)| id.to_string()).collect()
 }
+
+/// Queries near the data, as real queries are: `count` stored vectors picked at random, each
+/// moved by noise of about the same size as the spread within a cluster, renormalized.
+pub fn queries_near(symbols: &[Symbol], count: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = Rng::new(seed);
+    let embedded: Vec<&Vec<f32>> = symbols.iter().filter_map(|s| s.embedding.as_ref()).collect();
+    (0..count)
+        .map(|_| {
+            let base = embedded[(rng.next_u64() % embedded.len() as u64) as usize];
+            let scale = 1.0 / (EMBEDDING_DIM as f32).sqrt();
+            let mut vector: Vec<f32> = base.iter().map(|v| v + scale * rng.next_f32()).collect();
+            normalize(&mut vector);
+            vector
+        })
+        .collect()
+}

@@ -123,7 +123,7 @@ fn vector_index_results_agree_with_brute_force() {
     rt.block_on(store.add(&symbols)).unwrap();
     assert_eq!(rt.block_on(store.refresh_indexes()).unwrap(), VectorIndexState::IvfPq);
     let engine = engine();
-    let queries = crate::support::clustered_vectors(30, 16, 99);
+    let queries = crate::support::queries_near(&symbols, 30, 99);
     let mut found = 0;
     for query in &queries {
         let exact = brute_force_top_k(&symbols, query, 10);
