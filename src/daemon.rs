@@ -206,15 +206,20 @@ async fn apply(
                 FileOutcome::Symbols { relative, symbols: file_symbols, partial } => {
                     report.files_parsed += 1;
                     report.files_partial += usize::from(partial);
+                    // A file that yields nothing and never did needs no commit.
+                    if !file_symbols.is_empty() || indexed.contains_key(&relative) {
+                        paths.push(relative);
+                    }
                     symbols.extend(file_symbols);
-                    paths.push(relative);
                 }
                 FileOutcome::Skipped(skipped) => {
                     if !skipped.reason.is_empty() {
                         tracing::info!(path = %skipped.relative, reason = %skipped.reason, "skipped");
                         report.skipped.push(skipped.clone());
                     }
-                    paths.push(skipped.relative);
+                    if indexed.contains_key(&skipped.relative) {
+                        paths.push(skipped.relative);
+                    }
                 }
             }
         }

@@ -481,7 +481,9 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         };
         let config = StoreConfig::new(uri.clone());
         let store = Store::open(&config).await?;
-        Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
+        if config.uri.contains("://") {
+            Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
+        }
         let lock = IndexLock::acquire(&uri);
         let read_only = lock.is_err();
         if let Err(error) = &lock {

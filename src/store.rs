@@ -167,6 +167,7 @@ pub struct IndexCoverage {
 pub struct Store {
     table: Table,
     uri: String,
+    storage_options: Vec<(String, String)>,
     schema: SchemaRef,
 }
 
@@ -201,7 +202,17 @@ impl Store {
         };
         let found = table.schema().await.map_err(lance("read schema"))?;
         check_metadata(&uri, found.metadata(), &config.model)?;
-        Ok(Store { table, uri, schema })
+        Ok(Store { table, uri, storage_options: config.storage_options.clone(), schema })
+    }
+
+    /// The index location (directory or object-store URI).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The object-store options the table was opened with (for readers of the same table).
+    pub fn storage_options(&self) -> &[(String, String)] {
+        &self.storage_options
     }
 
     /// The dataset path readers (DuckDB's lance extension) use: `<uri>/symbols.lance`.

@@ -156,6 +156,11 @@ fn killing_the_daemon_at_random_moments_never_loses_convergence() {
     crate::index::fixture_workspace(root);
     let rt = runtime();
     let mut rng = Rng::new(2026);
+    let versions = |rt: &tokio::runtime::Runtime| {
+        let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+        rt.block_on(store.version()).unwrap()
+    };
+    let initial = versions(&rt);
     for round in 0..8 {
         let mut daemon = Daemon::start(root, index.path());
         // Change the workspace while the daemon starts up, reconciles and commits.
@@ -167,13 +172,14 @@ fn killing_the_daemon_at_random_moments_never_loses_convergence() {
                 write(root, &format!("churn/f{file}.py"), &format!("def churn_{round}_{n}():\n    pass\n"));
             }
         }
-        std::thread::sleep(Duration::from_millis(rng.next_u64() % 1500));
+        std::thread::sleep(Duration::from_millis(100 + rng.next_u64() % 1500));
         // kill -9: no chance to clean up.
         daemon.0.kill().unwrap();
         daemon.0.wait().unwrap();
         // Whatever state the kill left, the table must still open and read.
         let _ = indexed(&rt, index.path());
     }
+    assert!(versions(&rt) > initial, "the daemon committed between kills, so kills hit live work");
     // The restart converges to exactly a fresh index.
     let _daemon = Daemon::start(root, index.path());
     converges(&rt, root, index.path(), "8 random kills");
