@@ -201,8 +201,67 @@ pub fn parse(path: &Path, bytes: &[u8], limits: &ParseLimits) -> Result<ParsedFi
         std::borrow::Cow::Borrowed(text) => (text.to_string(), false),
         std::borrow::Cow::Owned(text) => (text, true),
     };
-    let tree = parse_text(language, &text, limits.deadline)?;
+    let parse_input = match language {
+        Language::C | Language::Cpp => blank_cplusplus_linkage_guards(&text),
+        _ => std::borrow::Cow::Borrowed(text.as_str()),
+    };
+    let tree = parse_text(language, &parse_input, limits.deadline)?;
     Ok(ParsedFile { language, text, lossy_utf8, tree })
+}
+
+/// Headers open `extern "C" {` inside one `#ifdef __cplusplus` block and close it in another.
+/// Without a preprocessor that brace is unbalanced and every declaration between the two blocks
+/// lands in an error node. Those guard blocks are replaced by spaces (newlines kept), so byte
+/// offsets and positions are unchanged and the declarations parse as written.
+fn blank_cplusplus_linkage_guards(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_guard = |line: &str| {
+        let line: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        matches!(
+            line.as_str(),
+            "#ifdef __cplusplus" | "# ifdef __cplusplus" | "#if defined(__cplusplus)" | "#if defined __cplusplus"
+        )
+    };
+    let is_linkage_line = |line: &str| {
+        let line = line.trim();
+        line.is_empty() || line == "}" || line.starts_with("extern \"C\"") || line.starts_with("//")
+    };
+    let lines: Vec<(usize, &str)> = text
+        .split_inclusive('\n')
+        .scan(0, |offset, line| {
+            let start = *offset;
+            *offset += line.len();
+            Some((start, line))
+        })
+        .collect();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        if is_guard(lines[index].1) {
+            let end = (index + 1..lines.len().min(index + 5))
+                .find(|&j| lines[j].1.trim_start().trim_start_matches('#').trim_start().starts_with("endif"));
+            if let Some(end) = end {
+                if (index + 1..end).all(|j| is_linkage_line(lines[j].1)) {
+                    ranges.push(lines[index].0..lines[end].0 + lines[end].1.len());
+                    index = end + 1;
+                    continue;
+                }
+            }
+        }
+        index += 1;
+    }
+    if ranges.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for range in ranges {
+        for byte in &mut bytes[range] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    // Only ASCII bytes of whole lines were replaced by ASCII spaces: still valid UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| text.to_string()))
 }
 
 /// Parses text of a known language with a deadline. Exposed for benchmarks (bare parse speed).
@@ -252,6 +311,14 @@ mod tests {
     fn a_parse_past_its_deadline_is_cancelled() {
         let text = "fn f() { let x = 1 + 2; }\n".repeat(20_000);
         assert_eq!(parse_text(Language::Rust, &text, Duration::ZERO).err(), Some(SkipReason::Deadline(Duration::ZERO)));
+    }
+
+    #[test]
+    fn split_extern_c_blocks_do_not_hide_header_declarations() {
+        let header = "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint f(void);\n#ifdef __cplusplus\n}\n#endif\n";
+        let parsed = parse(Path::new("x.h"), header.as_bytes(), &ParseLimits::default()).unwrap();
+        assert!(!parsed.has_errors(), "{}", parsed.tree.root_node().to_sexp());
+        assert_eq!(parsed.text, header, "the stored text is the file's");
     }
 
     #[test]

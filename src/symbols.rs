@@ -146,6 +146,7 @@ struct CompiledQuery {
     name: Option<u32>,
     package: Option<u32>,
     receiver: Option<u32>,
+    scope: Option<u32>,
     container: Option<u32>,
     /// Capture index → symbol kind, for the `definition.<kind>` captures.
     definitions: HashMap<u32, &'static str>,
@@ -210,6 +211,7 @@ fn compiled_query(language: Language) -> &'static CompiledQuery {
                     name: query.capture_index_for_name("name"),
                     package: query.capture_index_for_name("package"),
                     receiver: query.capture_index_for_name("receiver"),
+                    scope: query.capture_index_for_name("scope"),
                     container: query.capture_index_for_name("container"),
                     definitions,
                     query,
@@ -250,6 +252,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
         let mut definition: Option<(Node, &'static str)> = None;
         let mut name_node = None;
         let mut receiver = None;
+        let mut written_scope = None;
         let mut container = None;
         for capture in found.captures {
             let index = capture.index;
@@ -259,6 +262,8 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
                 package = Some(text(capture.node, source).to_string());
             } else if Some(index) == compiled.receiver {
                 receiver = Some(capture.node);
+            } else if Some(index) == compiled.scope {
+                written_scope = Some(text(capture.node, source).to_string());
             } else if Some(index) == compiled.container {
                 container = Some(capture.node);
             } else if let Some(kind) = compiled.definitions.get(&index) {
@@ -294,6 +299,9 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
         }
         if let Some(receiver) = receiver {
             scope = lang::go_receiver_type(receiver, source);
+        }
+        if written_scope.is_some() {
+            scope = written_scope;
         }
         candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
     }

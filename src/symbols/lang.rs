@@ -375,6 +375,10 @@ fn js_visibility(node: Node, name: &str, parent_kind: Option<&str>, source: &str
     if parent_kind.is_some() {
         return "public";
     }
+    // `exports.f = …` and `C.prototype.m = …` are the API of CommonJS modules.
+    if node.kind() == "assignment_expression" {
+        return "public";
+    }
     // Top level: exported declarations are public, the rest is module-internal.
     let mut ancestor = node.parent();
     for _ in 0..3 {
