@@ -87,8 +87,85 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     .custom_method("zenith/status", Backend::status)
     .custom_method("zenith/reindex", Backend::reindex)
     .finish();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    // tower-lsp-server stops reading after a body that is not JSON; the framing layer below
+    // answers such messages with a parse error itself and passes only JSON on, so one bad
+    // message never ends the session.
+    let (server_input, mut to_server) = tokio::io::duplex(1 << 20);
+    let (mut from_server, server_output) = tokio::io::duplex(1 << 20);
+    let (inject, mut injected) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let reader = tokio::spawn(async move {
+        let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        while let Ok(Some(body)) = read_frame(&mut stdin).await {
+            if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+                if write_frame(&mut to_server, &body).await.is_err() {
+                    break;
+                }
+            } else {
+                tracing::warn!("malformed JSON-RPC message; answering with a parse error");
+                let error = serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": null,
+                    "error": { "code": -32700, "message": "Parse error: the message body is not JSON" }
+                });
+                let _ = inject.send(error.to_string().into_bytes());
+            }
+        }
+        // Dropping the pipe ends the session, as a closed stdin should.
+    });
+    let writer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let mut stdout = tokio::io::stdout();
+        let mut server_frames = tokio::io::BufReader::new(&mut from_server);
+        loop {
+            let body = tokio::select! {
+                frame = read_frame(&mut server_frames) => match frame {
+                    Ok(Some(body)) => body,
+                    _ => break,
+                },
+                Some(body) = injected.recv() => body,
+            };
+            if write_frame(&mut stdout, &body).await.is_err() || stdout.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    Server::new(server_input, server_output, socket).serve(service).await;
+    reader.abort();
+    let _ = writer.await;
     Ok(())
+}
+
+/// Reads one `Content-Length`-framed message body; `None` at end of input.
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut length: Option<usize> = None;
+    loop {
+        let mut line = String::new();
+        if input.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            if length.is_some() {
+                break;
+            }
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0u8; length.unwrap_or(0)];
+    input.read_exact(&mut body).await?;
+    Ok(Some(body))
+}
+
+async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    output.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await?;
+    output.write_all(body).await
 }
 
 /// Runs a handler, turning a panic into an InternalError response: the server keeps serving.

@@ -153,7 +153,7 @@ async def test_saving_a_file_updates_answers_and_cancellation_is_harmless(tmp_pa
         future = client.protocol.send_request_async(
             "zenith/search", {"query": "user", "mode": "fulltext"}, msg_id="cancel-me"
         )
-        client.protocol.notify("$/cancelRequest", {"id": "cancel-me"})
+        client.protocol.notify("$/cancelRequest", types.CancelParams(id="cancel-me"))
         try:
             await future
         except Exception as error:  # the cancelled error
