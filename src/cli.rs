@@ -98,6 +98,13 @@ pub enum Command {
         #[arg(long)]
         no_embed: bool,
     },
+    /// Run one read-only SQL query over the index: the `symbols` view (every column but the
+    /// full-text document) and `symbols_fts(query, k)`. Writes and file access are refused.
+    Sql {
+        query: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the index holds.
     Status {
         #[arg(long)]
@@ -232,6 +239,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let workspace = path.or(location.workspace.clone()).unwrap_or(std::env::current_dir()?);
             let location = IndexLocation { workspace: Some(workspace.clone()), ..location };
             runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
+        }
+        Command::Sql { query, json } => {
+            let store = runtime.block_on(open_store(&location))?;
+            let engine = query_engine(&store)?;
+            let batches = engine.read_only_sql(&store.dataset_uri(), &query)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let mut writer = duckdb::arrow::json::LineDelimitedWriter::new(Vec::new());
+                let refs: Vec<&duckdb::arrow::record_batch::RecordBatch> = batches.iter().collect();
+                writer.write_batches(&refs)?;
+                writer.finish()?;
+                out.write_all(&writer.into_inner())?;
+            } else {
+                writeln!(out, "{}", duckdb::arrow::util::pretty::pretty_format_batches(&batches)?)?;
+            }
+            Ok(())
         }
         Command::Status { json } => {
             let store = runtime.block_on(open_store(&location))?;

@@ -63,6 +63,8 @@ pub struct IndexReport {
     pub symbols_written: usize,
     pub embeddings_reused: usize,
     pub skipped: Vec<Skipped>,
+    /// Paths whose symbols were replaced or deleted (what readers must refresh).
+    pub replaced_paths: Vec<String>,
 }
 
 fn now_micros() -> i64 {
@@ -147,7 +149,7 @@ pub async fn reconcile_paths(
     let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
     let relative_targets: Vec<String> = targets.iter().map(|t| crate::watch::relative_path(&root, t)).collect();
     let walk = scan_paths(&root, targets, &options.walk)?;
-    let indexed = store.file_hashes().await?;
+    let indexed = store.file_hashes_under(&relative_targets).await?;
     let under_target = |path: &str| {
         relative_targets.iter().any(|target| {
             target.is_empty()
@@ -234,11 +236,13 @@ async fn apply(
         }
         report.symbols_written += symbols.len();
         store.replace_files(&paths, &symbols).await?;
+        report.replaced_paths.extend(paths);
         done += group.len();
         progress.files(done, total);
     }
     if !pending_deletes.is_empty() {
         store.delete_files(&pending_deletes).await?;
+        report.replaced_paths.extend(pending_deletes);
     }
     Ok(report)
 }
@@ -293,6 +297,10 @@ pub struct WriterStatus {
     pub pending_changes: usize,
     pub last_errors: Vec<Skipped>,
     pub last_commit_ms: f64,
+    /// What the last commit changed: `None` after a full reconcile (readers rebuild), else the
+    /// replaced paths (readers patch just those; empty when only embeddings were added).
+    #[serde(skip)]
+    pub changed_paths: Option<Vec<String>>,
 }
 
 /// Keeps one workspace's index equal to the workspace, as the only writer of that index.
@@ -323,6 +331,7 @@ impl LiveIndex {
         let mut status = WriterStatus::default();
         let report = reconcile(&self.root, &self.store, &self.options, &Silent).await?;
         status.last_errors = report.skipped;
+        status.changed_paths = None;
         self.refresh(&mut status, &publish, 0.0).await?;
         let mut embedding_pending = self.embedder.is_some();
         loop {
@@ -334,6 +343,7 @@ impl LiveIndex {
                         if !embedding_pending {
                             self.maintain().await?;
                             let last_commit_ms = status.last_commit_ms;
+                            status.changed_paths = Some(Vec::new());
                             self.refresh(&mut status, &publish, last_commit_ms).await?;
                         }
                         continue;
@@ -352,7 +362,8 @@ impl LiveIndex {
             }
             status.pending_changes = batch.len();
             let started = std::time::Instant::now();
-            let report = if batch.contains(&Event::Rescan) {
+            let full = batch.contains(&Event::Rescan);
+            let report = if full {
                 reconcile(&self.root, &self.store, &self.options, &Silent).await?
             } else {
                 let mut targets: Vec<std::path::PathBuf> = batch
@@ -369,11 +380,17 @@ impl LiveIndex {
                     .iter()
                     .any(|t| t.file_name().is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == ".zenithignore"))
                 {
+                    status.changed_paths = None;
                     reconcile(&self.root, &self.store, &self.options, &Silent).await?
                 } else {
-                    reconcile_paths(&self.root, &targets, &self.store, &self.options).await?
+                    let report = reconcile_paths(&self.root, &targets, &self.store, &self.options).await?;
+                    status.changed_paths = Some(report.replaced_paths.clone());
+                    report
                 }
             };
+            if full {
+                status.changed_paths = None;
+            }
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             status.pending_changes = 0;
             if !report.skipped.is_empty() {

@@ -272,7 +272,8 @@ impl Backend {
             let engine = Engine::shared()?;
             let mut results = Vec::new();
             for folder in folders.iter().filter(|f| f.status.read().map(|s| s.ready).unwrap_or(false)) {
-                for hit in engine.search(&folder.dataset, &request)? {
+                let version = folder.status.read().map(|s| s.version).unwrap_or(0);
+                for hit in engine.search_at(&folder.dataset, version, &request)? {
                     let range = range(
                         hit.start_line,
                         hit.start_col,
@@ -576,7 +577,9 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
             read_only,
         });
         shared.folders.write().map_err(|e| anyhow::anyhow!("{e}"))?.push(folder.clone());
-        let (status_tx, status_rx) = tokio::sync::watch::channel(WriterStatus::default());
+        // Every status is delivered (not only the latest): each carries the paths its commit
+        // changed, and the name index is patched with exactly those.
+        let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel::<WriterStatus>();
         tokio::spawn(follow_status(shared.clone(), folder.clone(), status_rx, number));
         if let Ok(lock) = lock {
             shared.locks.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(lock);
@@ -621,7 +624,7 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
 async fn follow_status(
     shared: Arc<Shared>,
     folder: Arc<Folder>,
-    mut statuses: tokio::sync::watch::Receiver<WriterStatus>,
+    mut statuses: tokio::sync::mpsc::UnboundedReceiver<WriterStatus>,
     number: usize,
 ) {
     let token = ProgressToken::String(format!("zenith/index/{number}"));
@@ -650,22 +653,31 @@ async fn follow_status(
     }))
     .await;
     let mut finished = false;
-    while statuses.changed().await.is_ok() {
-        let status = statuses.borrow_and_update().clone();
+    while let Some(status) = statuses.recv().await {
         if !status.ready {
             continue;
         }
         let dataset = folder.dataset.clone();
-        match tokio::task::spawn_blocking(move || Engine::shared().and_then(|engine| engine.name_entries(&dataset)))
-            .await
-        {
-            Ok(Ok(entries)) => {
-                if let Ok(mut names) = folder.names.write() {
-                    *names = Arc::new(NameIndex::new(entries));
+        let changed = status.changed_paths.clone();
+        let current = folder.names.read().map(|names| names.clone()).unwrap_or_default();
+        let rebuilt = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<NameIndex>> {
+            let engine = Engine::shared()?;
+            Ok(match changed {
+                None => Some(NameIndex::new(engine.name_entries(&dataset)?)),
+                Some(paths) if paths.is_empty() => None,
+                Some(paths) => Some(current.with_files_replaced(&paths, engine.name_entries_for(&dataset, &paths)?)),
+            })
+        })
+        .await;
+        match rebuilt {
+            Ok(Ok(Some(names))) => {
+                if let Ok(mut slot) = folder.names.write() {
+                    *slot = Arc::new(names);
                 }
             }
-            Ok(Err(error)) => tracing::warn!(%error, "rebuilding the name index failed"),
-            Err(error) => tracing::warn!(%error, "rebuilding the name index failed"),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "updating the name index failed"),
+            Err(error) => tracing::warn!(%error, "updating the name index failed"),
         }
         if let Ok(mut slot) = folder.status.write() {
             *slot = status.clone();

@@ -72,6 +72,10 @@ pub struct Engine {
     // Connection is Send but not Sync; the root connection is only used to clone new ones.
     root: Mutex<Connection>,
     source: ExtensionSource,
+    /// Per dataset: the table version a connection was opened at, and that connection. A
+    /// connection keeps its opened dataset (manifest, index metadata) cached, which makes
+    /// repeated queries at one version several milliseconds cheaper than a fresh connection.
+    pinned: Mutex<std::collections::HashMap<String, (u64, Connection)>>,
 }
 
 static SHARED: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
@@ -113,7 +117,11 @@ impl Engine {
         // from DuckDB's repository when that is reachable.
         match root.execute_batch("INSTALL lance; LOAD lance;") {
             Ok(()) => {
-                return Ok(Engine { root: Mutex::new(root), source: ExtensionSource::DuckDbRepository });
+                return Ok(Engine {
+                    root: Mutex::new(root),
+                    source: ExtensionSource::DuckDbRepository,
+                    pinned: Default::default(),
+                });
             }
             Err(error) => attempts.push(format!("INSTALL lance from DuckDB's repository ({error})")),
         }
@@ -138,7 +146,11 @@ impl Engine {
         // LOAD takes no parameters; the path is one this crate resolved, quoted as a literal.
         root.execute_batch(&format!("LOAD '{}'", sql_string(&path.to_string_lossy())))
             .map_err(|source| QueryError::ExtensionLoad { path: path.to_path_buf(), source })?;
-        Ok(Engine { root: Mutex::new(root), source: ExtensionSource::File(path.to_path_buf()) })
+        Ok(Engine {
+            root: Mutex::new(root),
+            source: ExtensionSource::File(path.to_path_buf()),
+            pinned: Default::default(),
+        })
     }
 
     /// Lets DuckDB read datasets under `uri` (an `s3://` URI) with the same object-store
@@ -186,6 +198,25 @@ impl Engine {
     /// Runs one search through the lance table functions and returns ranked hits.
     pub fn search(&self, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
         let connection = self.connect()?;
+        run_search(&connection, dataset, request)
+    }
+
+    /// Like [`Engine::search`], for a caller that knows the table's current `version` (the
+    /// server learns it from the writer after every commit): queries at the same version share
+    /// one connection and its cached dataset; a new version gets a fresh connection.
+    pub fn search_at(&self, dataset: &str, version: u64, request: &SearchRequest) -> Result<Vec<Hit>> {
+        let mut pinned = self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stale = pinned.get(dataset).is_none_or(|(pinned_version, _)| *pinned_version != version);
+        if stale {
+            pinned.insert(dataset.to_string(), (version, self.connect()?));
+        }
+        let (_, connection) = pinned.get(dataset).expect("inserted above");
+        run_search(connection, dataset, request)
+    }
+}
+
+fn run_search(connection: &Connection, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
+    {
         let (sql, params) = search_sql(dataset, request)?;
         let mut statement = connection.prepare(&sql).map_err(duck("preparing a search"))?;
         let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
@@ -197,18 +228,64 @@ impl Engine {
         }
         Ok(hits)
     }
+}
+
+impl Engine {
+    /// Runs one read-only SQL statement over the index: a `symbols` view of the table and a
+    /// `symbols_fts(query, k)` table macro for BM25 search. Read-only is enforced, not hoped
+    /// for: only a single query statement is accepted, the lance functions (which can write)
+    /// are not reachable by name, and before the user's SQL runs this database turns off
+    /// external access (no file reads or writes, no ATTACH, COPY, INSTALL or LOAD) and locks
+    /// its configuration. The database stays locked: call this in a process of its own
+    /// (`znt sql`).
+    pub fn read_only_sql(&self, dataset: &str, sql: &str) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>> {
+        check_read_only(sql)?;
+        let connection = self.connect()?;
+        let dataset = sql_string(dataset);
+        connection
+            .execute_batch(&format!(
+                "CREATE TEMP VIEW symbols AS SELECT * EXCLUDE (search_text) FROM '{dataset}';
+                 CREATE TEMP MACRO symbols_fts(q, k := 10) AS TABLE
+                   SELECT * EXCLUDE (search_text) FROM lance_fts('{dataset}', '{SEARCH_TEXT_COLUMN}', q, k = k);
+                 SET enable_external_access = false;
+                 SET lock_configuration = true;"
+            ))
+            .map_err(duck("preparing the read-only session"))?;
+        let mut statement = connection.prepare(sql).map_err(duck("preparing your SQL"))?;
+        let batches = statement.query_arrow([]).map_err(duck("running your SQL"))?.collect();
+        Ok(batches)
+    }
 
     /// Every symbol's name and location, for the in-memory name index.
     pub fn name_entries(&self, dataset: &str) -> Result<Vec<names::NameEntry>> {
+        self.name_entries_where(dataset, None)
+    }
+
+    /// The names of the symbols of `paths` only (to patch the name index after a delta).
+    pub fn name_entries_for(&self, dataset: &str, paths: &[String]) -> Result<Vec<names::NameEntry>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.name_entries_where(dataset, Some(paths))
+    }
+
+    fn name_entries_where(&self, dataset: &str, paths: Option<&[String]>) -> Result<Vec<names::NameEntry>> {
         let connection = self.connect()?;
+        let condition = match paths {
+            // One bound parameter per path.
+            Some(paths) => format!(" WHERE path IN ({})", vec!["?"; paths.len()].join(", ")),
+            None => String::new(),
+        };
         let sql = format!(
             "SELECT id, name, qualified_name, kind, language, path, parent, start_line, start_col, end_line, \
-             end_col, start_col_utf16, end_col_utf16 FROM '{}'",
+             end_col, start_col_utf16, end_col_utf16 FROM '{}'{condition}",
             sql_string(dataset)
         );
         let mut statement = connection.prepare(&sql).map_err(duck("preparing the name scan"))?;
+        let params: Vec<&dyn duckdb::ToSql> =
+            paths.unwrap_or_default().iter().map(|p| p as &dyn duckdb::ToSql).collect();
         let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
-            statement.query_arrow([]).map_err(duck("scanning names"))?.collect();
+            statement.query_arrow(params.as_slice()).map_err(duck("scanning names"))?.collect();
         let mut entries = Vec::new();
         for batch in &batches {
             entries.extend(serde_arrow::from_record_batch::<Vec<names::NameEntry>>(batch)?);
@@ -235,6 +312,63 @@ fn new_database() -> Result<Connection> {
 /// (the index location), never for query text.
 fn sql_string(value: &str) -> String {
     value.replace('\'', "''")
+}
+
+/// Accepts a single read-only query statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
+/// SHOW, EXPLAIN). Checked before DuckDB sees the text, because preparing a multi-statement
+/// string would execute all but its last statement.
+fn check_read_only(sql: &str) -> Result<()> {
+    let refuse = |why: &str| Err(QueryError::Invalid(format!("refused: {why} (znt sql is read-only)")));
+    // Strip comments and string literals to find statement boundaries and keywords.
+    let mut code = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                code.push(' ');
+                for inner in chars.by_ref() {
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for inner in chars.by_ref() {
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+                code.push(' ');
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut previous = ' ';
+                for inner in chars.by_ref() {
+                    if previous == '*' && inner == '/' {
+                        break;
+                    }
+                    previous = inner;
+                }
+                code.push(' ');
+            }
+            _ => code.push(c),
+        }
+    }
+    let trimmed = code.trim().trim_end_matches(';').trim();
+    if trimmed.contains(';') {
+        return refuse("only one statement is allowed");
+    }
+    let first = trimmed.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    if !matches!(
+        first.as_str(),
+        "SELECT" | "WITH" | "FROM" | "VALUES" | "DESCRIBE" | "SUMMARIZE" | "SHOW" | "EXPLAIN" | "("
+    ) {
+        return refuse(&format!("{first} statements are not allowed, only queries"));
+    }
+    let lower = sql.to_ascii_lowercase();
+    if lower.contains("lance") {
+        return refuse("the lance functions are not available here; use the symbols view and symbols_fts()");
+    }
+    Ok(())
 }
 
 /// Which ranking a search uses.

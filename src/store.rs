@@ -373,7 +373,7 @@ impl Store {
             .map_err(self.lance("create full-text index"))?;
         // Scalar indexes on the merge key and the file path keep per-file replacement and
         // reconcile lookups from scanning the whole table.
-        for column in ["id", "path"] {
+        for column in ["id", "path", "text_hash"] {
             self.table
                 .create_index(&[column], Index::BTree(BTreeIndexBuilder::default()))
                 .replace(true)
@@ -385,9 +385,11 @@ impl Store {
         if embedded < MIN_ROWS_FOR_VECTOR_INDEX {
             return Ok(VectorIndexState::Exact);
         }
-        // About sqrt(n) partitions keeps each probe's list short; 48 sub-vectors of 8 dims
-        // keep PQ error low enough that a small refine factor restores exact ranking.
-        let partitions = ((embedded as f64).sqrt() as u32).clamp(1, 1024);
+        // About 2k vectors per partition: with the default 20 probes a query scans a large
+        // enough share of the table for recall@10 ≥ 0.95 after refinement, and PQ codes keep
+        // that scan cheap. 48 sub-vectors of 8 dims keep PQ error low enough that a refine
+        // factor of 10 restores exact ranking.
+        let partitions = ((embedded / 2048) as u32).clamp(1, 1024);
         let vector = IvfPqIndexBuilder::default()
             .distance_type(DistanceType::Cosine)
             .num_partitions(partitions)
@@ -443,7 +445,32 @@ impl Store {
 
     /// `path → file_hash` of every indexed file (the reconcile key).
     pub async fn file_hashes(&self) -> Result<HashMap<String, String>> {
-        let batches = self.select(&["path", "file_hash"], None).await?;
+        self.file_hashes_where(None).await
+    }
+
+    /// `path → file_hash` of the indexed files equal to or under `prefixes` (workspace-relative;
+    /// an empty prefix means everything). Uses the `path` index, so a delta does not scan the
+    /// table.
+    pub async fn file_hashes_under(&self, prefixes: &[String]) -> Result<HashMap<String, String>> {
+        if prefixes.iter().any(String::is_empty) {
+            return self.file_hashes().await;
+        }
+        if prefixes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let clauses: Vec<String> = prefixes
+            .iter()
+            .map(|prefix| {
+                let quoted = prefix.replace('\'', "''");
+                let pattern = quoted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                format!("path = '{quoted}' OR path LIKE '{pattern}/%' ESCAPE '\\'")
+            })
+            .collect();
+        self.file_hashes_where(Some(clauses.join(" OR "))).await
+    }
+
+    async fn file_hashes_where(&self, filter: Option<String>) -> Result<HashMap<String, String>> {
+        let batches = self.select(&["path", "file_hash"], filter).await?;
         let mut hashes = HashMap::new();
         for batch in &batches {
             let paths = string_column(batch, "path")?;

@@ -62,27 +62,67 @@ fn char_mask(text: &str) -> u64 {
     mask
 }
 
-/// The index: entries plus per-entry lower-cased names and masks.
+/// One file's names with their lower-cased forms and character masks.
 #[derive(Debug, Default)]
-pub struct NameIndex {
+struct FileNames {
     entries: Vec<NameEntry>,
     lower: Vec<String>,
     masks: Vec<u64>,
 }
 
-impl NameIndex {
-    pub fn new(entries: Vec<NameEntry>) -> NameIndex {
+impl FileNames {
+    fn new(entries: Vec<NameEntry>) -> FileNames {
         let lower = entries.iter().map(|e| e.name.to_lowercase()).collect();
         let masks = entries.iter().map(|e| char_mask(&e.name)).collect();
-        NameIndex { entries, lower, masks }
+        FileNames { entries, lower, masks }
+    }
+}
+
+/// The index: names grouped by file, each file's group shared (`Arc`) between snapshots, so
+/// replacing the files of one commit copies pointers, not names.
+#[derive(Debug, Default, Clone)]
+pub struct NameIndex {
+    files: std::collections::HashMap<String, std::sync::Arc<FileNames>>,
+    count: usize,
+}
+
+fn group_by_path(entries: Vec<NameEntry>) -> std::collections::HashMap<String, Vec<NameEntry>> {
+    let mut grouped: std::collections::HashMap<String, Vec<NameEntry>> = std::collections::HashMap::new();
+    for entry in entries {
+        grouped.entry(entry.path.clone()).or_default().push(entry);
+    }
+    grouped
+}
+
+impl NameIndex {
+    pub fn new(entries: Vec<NameEntry>) -> NameIndex {
+        let count = entries.len();
+        let files = group_by_path(entries)
+            .into_iter()
+            .map(|(path, entries)| (path, std::sync::Arc::new(FileNames::new(entries))))
+            .collect();
+        NameIndex { files, count }
+    }
+
+    /// A new snapshot where the names of `paths` are exactly `entries` (a delta commit).
+    pub fn with_files_replaced(&self, paths: &[String], entries: Vec<NameEntry>) -> NameIndex {
+        let mut files = self.files.clone();
+        for path in paths {
+            files.remove(path);
+        }
+        for (path, entries) in group_by_path(entries) {
+            files.insert(path, std::sync::Arc::new(FileNames::new(entries)));
+        }
+        let count = files.values().map(|f| f.entries.len()).sum();
+        NameIndex { files, count }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.count == 0
     }
 
     /// The best `limit` matches for `query`, ranked. An empty query lists types first.
@@ -93,45 +133,44 @@ impl NameIndex {
         let query_mask = char_mask(query);
         let query_chars: Vec<char> = query.chars().collect();
         let query_lower_chars: Vec<char> = query_lower.chars().collect();
-        // A bounded heap would save memory on huge result sets; a partial sort is simpler and
-        // the candidate list is already filtered by the mask.
-        let mut found: Vec<(i64, MatchTier, usize)> = Vec::new();
-        for (index, entry) in self.entries.iter().enumerate() {
-            if self.masks[index] & query_mask != query_mask {
-                continue;
+        let mut found: Vec<(i64, MatchTier, &NameEntry)> = Vec::new();
+        for file in self.files.values() {
+            for (index, entry) in file.entries.iter().enumerate() {
+                if file.masks[index] & query_mask != query_mask {
+                    continue;
+                }
+                let Some(tier) = classify(
+                    &entry.name,
+                    &file.lower[index],
+                    query,
+                    &query_lower,
+                    &query_chars,
+                    &query_lower_chars,
+                    case_sensitive,
+                ) else {
+                    continue;
+                };
+                let exact_case = entry.name.starts_with(query);
+                let score =
+                    (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
+                        - (entry.name.len() as i64).min(999) * 10
+                        - entry.path.matches('/').count() as i64;
+                found.push((score, tier, entry));
             }
-            let Some(tier) = classify(
-                &entry.name,
-                &self.lower[index],
-                query,
-                &query_lower,
-                &query_chars,
-                &query_lower_chars,
-                case_sensitive,
-            ) else {
-                continue;
-            };
-            let exact_case = entry.name.starts_with(query);
-            let score = (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
-                - (entry.name.len() as i64).min(999) * 10
-                - entry.path.matches('/').count() as i64;
-            found.push((score, tier, index));
         }
+        let order = |a: &(i64, MatchTier, &NameEntry), b: &(i64, MatchTier, &NameEntry)| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.2.name.cmp(&b.2.name))
+                .then_with(|| a.2.path.cmp(&b.2.path))
+                .then_with(|| a.2.start_line.cmp(&b.2.start_line))
+        };
         let limit = limit.max(1).min(found.len());
         if limit < found.len() {
-            found.select_nth_unstable_by(limit - 1, |a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
+            found.select_nth_unstable_by(limit - 1, order);
             found.truncate(limit);
         }
-        found.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| self.entries[a.2].name.cmp(&self.entries[b.2].name))
-                .then_with(|| self.entries[a.2].path.cmp(&self.entries[b.2].path))
-                .then(a.2.cmp(&b.2))
-        });
-        found
-            .into_iter()
-            .map(|(score, tier, index)| NameMatch { entry: self.entries[index].clone(), tier, score })
-            .collect()
+        found.sort_by(order);
+        found.into_iter().map(|(score, tier, entry)| NameMatch { entry: entry.clone(), tier, score }).collect()
     }
 }
 
@@ -301,6 +340,17 @@ mod tests {
         assert_eq!(&tpe[..2], ["ThreadPoolExecutor", "TypeParameterExtension"]);
         assert!(!tpe.contains(&"tpe_unrelated".to_string()), "upper-case query is case-sensitive");
         assert_eq!(names(&index, "thpoex"), ["ThreadPoolExecutor"]);
+    }
+
+    #[test]
+    fn replacing_a_file_swaps_exactly_its_names() {
+        let index = NameIndex::new(vec![entry("alpha", "function", "a.rs"), entry("beta", "function", "b.rs")]);
+        let updated = index.with_files_replaced(&["a.rs".to_string()], vec![entry("gamma", "function", "a.rs")]);
+        assert_eq!(names(&updated, "alpha"), Vec::<String>::new());
+        assert_eq!(names(&updated, "gamma"), ["gamma"]);
+        assert_eq!(names(&updated, "beta"), ["beta"]);
+        assert_eq!(names(&index, "alpha"), ["alpha"], "the old snapshot is unchanged");
+        assert_eq!(updated.len(), 2);
     }
 
     #[test]
