@@ -11,6 +11,9 @@
 //! - `daemon [files]`: save → visible latency, restart on an unchanged workspace, RSS, and name
 //!   search latency while a large re-index runs.
 //! - `fuzz [seconds]`: mutation fuzzing of parse → symbols over real files (no panics allowed).
+//! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
+//!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
+//!   and of alternative embedding texts.
 //!
 //! Every figure in docs/benchmarks.md comes from one of these commands.
 
@@ -28,6 +31,7 @@ fn main() {
         "names" => names::run(rest),
         "daemon" => daemon::run(rest),
         "fuzz" => fuzz::run(rest),
+        "quality" => quality::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }
@@ -377,7 +381,7 @@ mod embed {
                      {} the {noun} from the given input and returns every item found, or an error when the input is malformed.",
                     ident.replace('_', " "),
                     noun.split(' ').next().unwrap_or("x"),
-                    noun.split(' ').last().unwrap_or("x"),
+                    noun.split(' ').next_back().unwrap_or("x"),
                     verb[..1].to_uppercase() + &verb[1..] + "s"
                 )
             })
@@ -561,7 +565,8 @@ mod daemon {
         let (p50, _) = percentiles(&mut samples);
         println!("save → visible to name search (excluding the 150 ms debounce): p50 {p50:.1} ms, p95 {p95:.1} ms");
 
-        // Save → visible to semantic search for a typical file (11 symbols, all new texts).
+        // Save → visible to semantic search for a typical file (11 symbols, all new texts), on a
+        // fully embedded 200-file workspace (embedding all 110k symbols first would take long).
         let model = zenith::assets::model_dir().expect("model (znt setup)");
         let embedder = zenith::embed::Embedder::load(&model, zenith::embed::EmbedConfig::default()).unwrap();
         println!(
@@ -569,28 +574,36 @@ mod daemon {
             names.len(),
             rss_mb()
         );
+        let small = tempfile::tempdir().unwrap();
+        let small_index = tempfile::tempdir().unwrap();
+        for n in 0..200 {
+            std::fs::write(small.path().join(format!("mod{n}.py")), python_file(n, "")).unwrap();
+        }
+        let small_store =
+            rt.block_on(Store::open(&StoreConfig::new(small_index.path().to_string_lossy().into_owned()))).unwrap();
+        rt.block_on(reconcile(small.path(), &small_store, &options, &Silent)).unwrap();
+        rt.block_on(zenith::daemon::embed_pending(&small_store, &embedder, 256, &Silent)).unwrap();
+        rt.block_on(small_store.refresh_indexes()).unwrap();
+        let small_dataset = small_store.dataset_uri();
         let mut semantic = Vec::new();
         for round in 0..5 {
-            let n = (round * 101 + 7) % files;
-            let path = workspace.path().join(format!("pkg{}/mod{n}.py", n % 100));
+            let n = round * 31 + 7;
+            let path = small.path().join(format!("mod{n}.py"));
             let marker = format!("reticulate_splines_{round}");
-            std::fs::write(
-                &path,
-                python_file(n, &format!("\ndef {marker}():\n    \"\"\"Reticulate the splines.\"\"\"\n")),
-            )
-            .unwrap();
+            let body = format!("\ndef {marker}():\n    \"\"\"Reticulate the splines, round {round}.\"\"\"\n");
+            std::fs::write(&path, python_file(n + 1000 * (round + 1), &body)).unwrap();
             let started = Instant::now();
-            rt.block_on(reconcile_paths(workspace.path(), &[path], &store, &options)).unwrap();
-            rt.block_on(zenith::daemon::embed_pending(&store, &embedder, 64, &Silent)).unwrap();
+            rt.block_on(reconcile_paths(small.path(), &[path], &small_store, &options)).unwrap();
+            rt.block_on(zenith::daemon::embed_pending(&small_store, &embedder, 64, &Silent)).unwrap();
             let vector = embedder.embed_query("reticulate splines").unwrap();
             let mut request = SearchRequest::new(SearchMode::Semantic, "", Some(vector));
-            request.limit = 3;
-            let hits = engine.search(&dataset, &request).unwrap();
+            request.limit = 10;
+            let hits = engine.search(&small_dataset, &request).unwrap();
             semantic.push(started.elapsed());
             assert!(hits.iter().any(|h| h.name == marker), "{hits:?}");
         }
         let (s50, _) = percentiles(&mut semantic);
-        println!("save → visible to semantic search (11 changed symbols, embedded): p50 {s50:.0} ms");
+        println!("save → visible to semantic search (a file of 12 new symbols, embedded): p50 {s50:.0} ms");
 
         // Name search latency while a large re-index runs (every file changed).
         for n in 0..files {
@@ -648,13 +661,12 @@ mod fuzz {
         ];
         for root in roots {
             for entry in ignore::WalkBuilder::new(root).build().flatten().step_by(23).take(400) {
-                if let Ok(bytes) = std::fs::read(entry.path()) {
-                    if entry.file_type().is_some_and(|t| t.is_file())
-                        && bytes.len() < 200_000
-                        && Language::detect(entry.path(), &bytes).is_some()
-                    {
-                        files.push(bytes);
-                    }
+                if let Ok(bytes) = std::fs::read(entry.path())
+                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && bytes.len() < 200_000
+                    && Language::detect(entry.path(), &bytes).is_some()
+                {
+                    files.push(bytes);
                 }
             }
         }
@@ -743,5 +755,112 @@ mod fuzz {
             "fuzz: {runs} mutated inputs from {} corpus files in {seconds}s, {symbols} symbols extracted, no panic",
             corpus.len()
         );
+    }
+}
+
+mod quality {
+    use super::*;
+    use std::path::PathBuf;
+    use zenith::daemon::{IndexOptions, Silent, embed_pending, reconcile};
+    use zenith::embed::{EmbedConfig, Embedder};
+    use zenith::query::{Engine, SearchMode, SearchRequest};
+    use zenith::store::{Store, StoreConfig};
+    use zenith::symbols::{Symbol, split_identifier};
+
+    fn score(ranks: &[Option<usize>]) -> (f64, f64) {
+        let success = ranks.iter().filter(|r| r.is_some()).count() as f64 / ranks.len() as f64;
+        let mrr =
+            ranks.iter().map(|r| r.map(|r| 1.0 / (r as f64 + 1.0)).unwrap_or(0.0)).sum::<f64>() / ranks.len() as f64;
+        (success, mrr)
+    }
+
+    pub fn run(_args: &[String]) {
+        let data: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/search_quality.json")).unwrap(),
+        )
+        .unwrap();
+        let stdlib = std::process::Command::new("python3")
+            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+            .output()
+            .unwrap();
+        let stdlib = PathBuf::from(String::from_utf8(stdlib.stdout).unwrap().trim());
+        let workspace = tempfile::tempdir().unwrap();
+        for module in data["modules"].as_array().unwrap() {
+            let relative = module.as_str().unwrap();
+            let target = workspace.path().join(relative);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(stdlib.join(relative), target).unwrap();
+        }
+        let questions: Vec<(String, String)> = data["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| (q["question"].as_str().unwrap().to_string(), q["answer"].as_str().unwrap().to_string()))
+            .collect();
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let index = tempfile::tempdir().unwrap();
+        let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+        rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
+        let embedder = Embedder::load(&zenith::assets::model_dir().unwrap(), EmbedConfig::default()).unwrap();
+        let started = Instant::now();
+        let embedded = rt.block_on(embed_pending(&store, &embedder, 256, &Silent)).unwrap();
+        let embed_seconds = started.elapsed().as_secs_f64();
+        rt.block_on(store.refresh_indexes()).unwrap();
+        println!("machine: {}", machine());
+        println!(
+            "corpus: {} standard-library modules, {embedded} symbols (embedded in {embed_seconds:.0}s); {} questions",
+            data["modules"].as_array().unwrap().len(),
+            questions.len()
+        );
+        let engine = Engine::shared().unwrap();
+        let dataset = store.dataset_uri();
+        println!("| mode | success@10 | MRR@10 |");
+        println!("|---|---|---|");
+        for mode in [SearchMode::Semantic, SearchMode::Fulltext, SearchMode::Hybrid] {
+            let mut ranks = Vec::new();
+            for (question, answer) in &questions {
+                let vector = (mode != SearchMode::Fulltext).then(|| embedder.embed_query(question).unwrap());
+                let mut request = SearchRequest::new(mode, question, vector);
+                request.limit = 10;
+                let hits = engine.search(&dataset, &request).unwrap();
+                ranks.push(hits.iter().position(|h| &h.qualified_name == answer));
+            }
+            let (success, mrr) = score(&ranks);
+            println!("| {mode:?} | {success:.2} | {mrr:.2} |");
+        }
+
+        // Alternative embedding texts, ranked exactly in memory (same model, same questions).
+        let symbols: Vec<Symbol> = rt.block_on(store.all_symbols()).unwrap();
+        let question_vectors: Vec<Vec<f32>> = questions.iter().map(|(q, _)| embedder.embed_query(q).unwrap()).collect();
+        type TextOf = fn(&Symbol) -> String;
+        let variants: [(&str, TextOf); 4] = [
+            ("kind + split qualified name + signature + doc summary (Zenith's)", zenith::symbols::embedding_text),
+            ("signature + doc summary (no split names)", |s| {
+                format!("{}. {}", s.signature, s.doc.as_deref().unwrap_or("").split("\n\n").next().unwrap_or(""))
+            }),
+            ("split name + signature (no doc)", |s| {
+                format!("{} {}. {}", s.kind, split_identifier(&s.name), s.signature)
+            }),
+            ("raw qualified name only", |s| s.qualified_name.clone()),
+        ];
+        println!("| embedded text (semantic, exact ranking) | success@10 | MRR@10 |");
+        println!("|---|---|---|");
+        for (label, text_of) in variants {
+            let texts: Vec<String> = symbols.iter().map(text_of).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vectors = embedder.embed(&refs).unwrap();
+            let mut ranks = Vec::new();
+            for ((_, answer), query) in questions.iter().zip(&question_vectors) {
+                let mut scored: Vec<(f32, &str)> = vectors
+                    .iter()
+                    .zip(&symbols)
+                    .map(|(v, s)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), s.qualified_name.as_str()))
+                    .collect();
+                scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                ranks.push(scored.iter().take(10).position(|(_, name)| name == answer));
+            }
+            let (success, mrr) = score(&ranks);
+            println!("| {label} | {success:.2} | {mrr:.2} |");
+        }
     }
 }

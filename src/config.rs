@@ -123,10 +123,10 @@ pub fn load(workspace: Option<&Path>) -> anyhow::Result<Settings> {
             sources.push(path);
         }
     }
-    if let Ok(dir) = std::env::var("ZENITH_INDEX_DIR") {
-        if !dir.is_empty() {
-            merged.index.dir = Some(dir);
-        }
+    if let Ok(dir) = std::env::var("ZENITH_INDEX_DIR")
+        && !dir.is_empty()
+    {
+        merged.index.dir = Some(dir);
     }
     if let Ok(value) = std::env::var("ZENITH_EMBED") {
         merged.embed.enabled = Some(!matches!(value.as_str(), "0" | "false" | "off"));

@@ -151,10 +151,10 @@ async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::i
             }
             continue;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok();
-            }
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok();
         }
     }
     let mut body = vec![0u8; length.unwrap_or(0)];
@@ -428,10 +428,10 @@ impl LanguageServer for Backend {
             .filter_map(|folder| folder.uri.to_file_path().map(|p| p.into_owned()))
             .collect();
         #[allow(deprecated)]
-        if roots.is_empty() {
-            if let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path().map(|p| p.into_owned())) {
-                roots.push(root);
-            }
+        if roots.is_empty()
+            && let Some(root) = params.root_uri.as_ref().and_then(|u| u.to_file_path().map(|p| p.into_owned()))
+        {
+            roots.push(root);
         }
         *self.shared.roots.write().map_err(internal)? = roots;
         if let Some(limit) =
@@ -494,7 +494,7 @@ impl LanguageServer for Backend {
                 let names = folder.names.read().map_err(internal)?.clone();
                 found.extend(names.search(&params.query, limit).into_iter().map(|m| (m, folder.root.clone())));
             }
-            found.sort_by(|a, b| b.0.score.cmp(&a.0.score));
+            found.sort_by_key(|(found, _)| std::cmp::Reverse(found.score));
             found.truncate(limit);
             let symbols = found.iter().filter_map(|(m, root)| workspace_symbol(root, &m.entry, utf8)).collect();
             Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))

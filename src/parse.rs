@@ -107,9 +107,8 @@ impl Language {
         if by_extension.is_some() {
             return by_extension;
         }
-        match path.file_name().and_then(|n| n.to_str()) {
-            Some("Rakefile" | "Gemfile" | "Guardfile") => return Some(Language::Ruby),
-            _ => {}
+        if let Some("Rakefile" | "Gemfile" | "Guardfile") = path.file_name().and_then(|n| n.to_str()) {
+            return Some(Language::Ruby);
         }
         if extension.is_some() {
             return None;
@@ -239,12 +238,12 @@ fn blank_cplusplus_linkage_guards(text: &str) -> std::borrow::Cow<'_, str> {
         if is_guard(lines[index].1) {
             let end = (index + 1..lines.len().min(index + 5))
                 .find(|&j| lines[j].1.trim_start().trim_start_matches('#').trim_start().starts_with("endif"));
-            if let Some(end) = end {
-                if (index + 1..end).all(|j| is_linkage_line(lines[j].1)) {
-                    ranges.push(lines[index].0..lines[end].0 + lines[end].1.len());
-                    index = end + 1;
-                    continue;
-                }
+            if let Some(end) = end
+                && (index + 1..end).all(|j| is_linkage_line(lines[j].1))
+            {
+                ranges.push(lines[index].0..lines[end].0 + lines[end].1.len());
+                index = end + 1;
+                continue;
             }
         }
         index += 1;

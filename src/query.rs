@@ -246,7 +246,7 @@ impl Engine {
             .execute_batch(&format!(
                 "CREATE TEMP VIEW symbols AS SELECT * EXCLUDE (search_text) FROM '{dataset}';
                  CREATE TEMP MACRO symbols_fts(q, k := 10) AS TABLE
-                   SELECT * EXCLUDE (search_text) FROM lance_fts('{dataset}', '{SEARCH_TEXT_COLUMN}', q, k = k);
+                   SELECT * EXCLUDE (search_text) FROM lance_fts('{dataset}', '{SEARCH_TEXT_COLUMN}', q, k := k);
                  SET enable_external_access = false;
                  SET lock_configuration = true;"
             ))
@@ -422,7 +422,7 @@ impl SearchRequest {
             filters: Filters::default(),
             limit: 10,
             nprobes: 20,
-            refine_factor: 10,
+            refine_factor: 30,
             alpha: 0.5,
         }
     }

@@ -97,8 +97,9 @@ pub enum StoreError {
     Lance {
         operation: &'static str,
         uri: String,
+        // Boxed: lancedb's error is large and every store call returns this type.
         #[source]
-        source: lancedb::Error,
+        source: Box<lancedb::Error>,
     },
     /// Symbols could not be converted to Arrow (or back).
     #[error("converting symbols to or from Arrow failed: {0}")]
@@ -179,7 +180,9 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let uri = config.uri.trim_end_matches('/').to_string();
         let uri_for_errors = &uri;
-        let lance = |operation| move |source| StoreError::Lance { operation, uri: uri_for_errors.clone(), source };
+        let lance = |operation| {
+            move |source| StoreError::Lance { operation, uri: uri_for_errors.clone(), source: Box::new(source) }
+        };
         // Strong consistency: every read checks for commits made through other handles or
         // processes (cheap locally, one manifest check on object storage).
         let connection = lancedb::connect(&uri)
@@ -588,7 +591,7 @@ impl Store {
     }
 
     fn lance(&self, operation: &'static str) -> impl FnOnce(lancedb::Error) -> StoreError + '_ {
-        move |source| StoreError::Lance { operation, uri: self.uri.clone(), source }
+        move |source| StoreError::Lance { operation, uri: self.uri.clone(), source: Box::new(source) }
     }
 }
 

@@ -67,7 +67,7 @@ pub fn symbol(n: usize, files: usize, embedding: Option<Vec<f32>>) -> Symbol {
         file_hash: content_hash(path.as_bytes()),
         signature,
         doc,
-        visibility: if n % 2 == 0 { "public" } else { "private" }.to_string(),
+        visibility: if n.is_multiple_of(2) { "public" } else { "private" }.to_string(),
         start_line: n as u32,
         start_col: 4,
         end_line: n as u32 + 3,

@@ -68,14 +68,58 @@ struct FileNames {
     entries: Vec<NameEntry>,
     lower: Vec<String>,
     masks: Vec<u64>,
+    /// Word-start positions of ASCII names up to 128 bytes, as a bit set (0 = not computed).
+    starts: Vec<u128>,
 }
 
 impl FileNames {
     fn new(entries: Vec<NameEntry>) -> FileNames {
         let lower = entries.iter().map(|e| e.name.to_lowercase()).collect();
         let masks = entries.iter().map(|e| char_mask(&e.name)).collect();
-        FileNames { entries, lower, masks }
+        let starts = entries.iter().map(|e| ascii_word_starts(e.name.as_bytes())).collect();
+        FileNames { entries, lower, masks, starts }
     }
+}
+
+/// `word_starts` for ASCII names as a bit set; 0 for names it cannot represent.
+fn ascii_word_starts(name: &[u8]) -> u128 {
+    if name.is_empty() || name.len() > 128 || !name.is_ascii() {
+        return 0;
+    }
+    let chars: Vec<char> = name.iter().map(|&b| b as char).collect();
+    word_starts(&chars).iter().enumerate().filter(|(_, start)| **start).fold(0u128, |bits, (i, _)| bits | (1 << i))
+}
+
+/// The word-boundary match of [`word_boundary_match`] on ASCII bytes with bit sets: bit `j` of
+/// `reach` says the query so far can end at name byte `j`. No allocation; a few word operations
+/// per query character.
+fn word_boundary_match_ascii(name: &[u8], starts: u128, query: &[u8], case_sensitive: bool) -> bool {
+    let mut reach: u128 = 0;
+    for (i, &q) in query.iter().enumerate() {
+        let mut at: u128 = 0;
+        for (j, &c) in name.iter().enumerate() {
+            let equal = if case_sensitive { c == q } else { c.eq_ignore_ascii_case(&q) };
+            if equal {
+                at |= 1 << j;
+            }
+        }
+        reach = if i == 0 {
+            at & starts
+        } else {
+            // A word may start anywhere after the earliest position the prefix can end at.
+            let after_earliest = if reach == 0 {
+                0
+            } else {
+                let lowest = reach & reach.wrapping_neg();
+                !(lowest | (lowest - 1))
+            };
+            at & ((starts & after_earliest) | (reach << 1))
+        };
+        if reach == 0 {
+            return false;
+        }
+    }
+    true
 }
 
 /// The index: names grouped by file, each file's group shared (`Arc`) between snapshots, so
@@ -133,31 +177,43 @@ impl NameIndex {
         let query_mask = char_mask(query);
         let query_chars: Vec<char> = query.chars().collect();
         let query_lower_chars: Vec<char> = query_lower.chars().collect();
-        let mut found: Vec<(i64, MatchTier, &NameEntry)> = Vec::new();
-        for file in self.files.values() {
-            for (index, entry) in file.entries.iter().enumerate() {
-                if file.masks[index] & query_mask != query_mask {
-                    continue;
-                }
-                let Some(tier) = classify(
-                    &entry.name,
-                    &file.lower[index],
-                    query,
-                    &query_lower,
-                    &query_chars,
-                    &query_lower_chars,
-                    case_sensitive,
-                ) else {
-                    continue;
-                };
-                let exact_case = entry.name.starts_with(query);
-                let score =
-                    (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
-                        - (entry.name.len() as i64).min(999) * 10
-                        - entry.path.matches('/').count() as i64;
-                found.push((score, tier, entry));
-            }
-        }
+        use rayon::prelude::*;
+        let files: Vec<&FileNames> = self.files.values().map(|f| f.as_ref()).collect();
+        let query_ascii = query.is_ascii();
+        // Files are scanned in parallel; each thread keeps its own candidates.
+        let mut found: Vec<(i64, MatchTier, &NameEntry)> = files
+            .par_iter()
+            .flat_map_iter(|file| {
+                let query_chars = &query_chars;
+                let query_lower_chars = &query_lower_chars;
+                let query_lower = &query_lower;
+                file.entries.iter().enumerate().filter_map(move |(index, entry)| {
+                    if file.masks[index] & query_mask != query_mask {
+                        return None;
+                    }
+                    let starts = file.starts[index];
+                    let tier = if query_ascii && starts != 0 {
+                        classify_ascii(&entry.name, &file.lower[index], starts, query, query_lower, case_sensitive)
+                    } else {
+                        classify(
+                            &entry.name,
+                            &file.lower[index],
+                            query,
+                            query_lower,
+                            query_chars,
+                            query_lower_chars,
+                            case_sensitive,
+                        )
+                    }?;
+                    let exact_case = entry.name.starts_with(query);
+                    let score =
+                        (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
+                            - (entry.name.len() as i64).min(999) * 10
+                            - entry.path.matches('/').count() as i64;
+                    Some((score, tier, entry))
+                })
+            })
+            .collect();
         let order = |a: &(i64, MatchTier, &NameEntry), b: &(i64, MatchTier, &NameEntry)| {
             b.0.cmp(&a.0)
                 .then_with(|| a.2.name.cmp(&b.2.name))
@@ -214,6 +270,40 @@ fn classify(
         return Some(MatchTier::Substring);
     }
     is_subsequence(haystack, needle_chars).then_some(MatchTier::Subsequence)
+}
+
+/// [`classify`] for ASCII queries over ASCII names, without allocating.
+fn classify_ascii(
+    name: &str,
+    name_lower: &str,
+    starts: u128,
+    query: &str,
+    query_lower: &str,
+    case_sensitive: bool,
+) -> Option<MatchTier> {
+    if query.is_empty() {
+        return Some(MatchTier::Subsequence);
+    }
+    let (haystack, needle) = if case_sensitive { (name, query) } else { (name_lower, query_lower) };
+    if haystack == needle {
+        return Some(MatchTier::Exact);
+    }
+    if haystack.starts_with(needle) {
+        return Some(MatchTier::Prefix);
+    }
+    if word_boundary_match_ascii(name.as_bytes(), starts, query.as_bytes(), case_sensitive) {
+        return Some(MatchTier::WordBoundary);
+    }
+    if haystack.contains(needle) {
+        return Some(MatchTier::Substring);
+    }
+    let mut wanted = needle.bytes().peekable();
+    for c in haystack.bytes() {
+        if wanted.peek() == Some(&c) {
+            wanted.next();
+        }
+    }
+    wanted.peek().is_none().then_some(MatchTier::Subsequence)
 }
 
 /// True at the first letter of each word of an identifier: after `_`/`-`/`.`/`:`, at a
@@ -351,6 +441,24 @@ mod tests {
         assert_eq!(names(&updated, "beta"), ["beta"]);
         assert_eq!(names(&index, "alpha"), ["alpha"], "the old snapshot is unchanged");
         assert_eq!(updated.len(), 2);
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_the_general_matcher() {
+        let names = ["initBookForOfficial", "ThreadPoolExecutor", "HTTPServer_v2", "parse_args", "x", "a1b2C3"];
+        let queries = ["ibfo", "TPE", "thpoex", "hsv", "hs2", "pa", "args", "abc", "xyz", "b2c", "IBFO"];
+        for name in names {
+            let chars: Vec<char> = name.chars().collect();
+            for query in queries {
+                let query_chars: Vec<char> = query.chars().collect();
+                for case_sensitive in [false, true] {
+                    let general = word_boundary_match(&chars, &query_chars, case_sensitive);
+                    let starts = ascii_word_starts(name.as_bytes());
+                    let fast = word_boundary_match_ascii(name.as_bytes(), starts, query.as_bytes(), case_sensitive);
+                    assert_eq!(general, fast, "{name} / {query} / case-sensitive {case_sensitive}");
+                }
+            }
+        }
     }
 
     #[test]

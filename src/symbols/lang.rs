@@ -172,6 +172,8 @@ pub fn declaration_keyword<'a>(language: Language, node: Node, source: &'a str) 
 }
 
 /// Turns the query's kind into the final one, now that the container is known.
+// Every argument is a distinct fact about one declaration; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 /// `parent_name` is the enclosing type's name (or the scope written in the declaration).
 pub fn refine_kind(
     language: Language,
@@ -393,10 +395,7 @@ fn js_visibility(node: Node, name: &str, parent_kind: Option<&str>, source: &str
 
 fn has_static(node: Node, source: &str) -> bool {
     let mut cursor = node.walk();
-    let found = node
-        .children(&mut cursor)
-        .any(|child| child.kind() == "storage_class_specifier" && text(child, source) == "static");
-    found
+    node.children(&mut cursor).any(|child| child.kind() == "storage_class_specifier" && text(child, source) == "static")
 }
 
 fn cpp_visibility(node: Node, parent_kind: Option<&str>, source: &str) -> &'static str {
@@ -513,10 +512,10 @@ fn doc_anchor(language: Language, node: Node) -> Node {
 
 /// The doc comment of a declaration, in the language's convention, cleaned of comment markers.
 pub fn doc_comment(language: Language, node: Node, source: &str) -> Option<String> {
-    if language == Language::Python {
-        if let Some(doc) = python_docstring(node, source) {
-            return Some(doc);
-        }
+    if language == Language::Python
+        && let Some(doc) = python_docstring(node, source)
+    {
+        return Some(doc);
     }
     let anchor = doc_anchor(language, node);
     let mut lines: Vec<String> = Vec::new();
@@ -590,10 +589,10 @@ fn strip_xml_tags(text: &str) -> String {
             return out.trim().to_string();
         };
         let tag = &rest[open + 1..open + close];
-        if tag.ends_with('/') {
-            if let Some(value) = tag.split('"').nth(1) {
-                out.push_str(value);
-            }
+        if tag.ends_with('/')
+            && let Some(value) = tag.split('"').nth(1)
+        {
+            out.push_str(value);
         }
         rest = &rest[open + close + 1..];
     }

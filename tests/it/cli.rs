@@ -137,3 +137,48 @@ fn an_unusable_index_directory_is_a_clear_error() {
     assert!(stderr.starts_with("error: opening the index at"), "{stderr}");
     assert!(stderr.contains(&inside_a_file.display().to_string()), "{stderr}");
 }
+
+#[test]
+fn sql_answers_structured_questions_and_refuses_writes_and_file_access() {
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    crate::index::fixture_workspace(workspace.path());
+    ok(znt(&["index", "--no-embed", workspace.path().to_str().unwrap()], index.path()));
+    let rows = json_lines(&ok(znt(
+        &[
+            "sql",
+            "SELECT name, path FROM symbols WHERE visibility = 'public' AND kind = 'function' AND doc IS NOT NULL ORDER BY name",
+            "--json",
+        ],
+        index.path(),
+    )));
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fetchUser", "parse_config"]);
+    let fts =
+        json_lines(&ok(znt(&["sql", "SELECT name FROM symbols_fts('welcome email', 3)", "--json"], index.path())));
+    assert_eq!(fts[0]["name"], "create_user");
+    let table = ok(znt(&["sql", "SELECT count(*) AS n FROM symbols"], index.path()));
+    assert!(table.contains("| n "), "{table}");
+
+    let outside = workspace.path().join("app/service.py");
+    for (sql, reason) in [
+        ("CREATE TABLE t AS SELECT 1", "not allowed"),
+        ("DELETE FROM symbols", "not allowed"),
+        ("SELECT 1; DROP VIEW symbols", "only one statement"),
+        ("COPY symbols TO '/tmp/out.csv'", "not allowed"),
+        ("ATTACH '/tmp/x.db'", "not allowed"),
+        (&format!("SELECT * FROM read_text('{}')", outside.display()), ""),
+        (&format!("SELECT * FROM '{}'", outside.display()), ""),
+        ("SELECT * FROM lance_fts('/x.lance', 'search_text', 'a')", "lance functions"),
+        ("SELECT * FROM __lance_truncate_table('/x.lance')", "lance functions"),
+    ] {
+        let output = znt(&["sql", sql], index.path());
+        assert_eq!(output.status.code(), Some(1), "{sql} must be refused");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{sql}: {stderr}");
+        assert!(output.stdout.is_empty(), "{sql} printed {}", String::from_utf8_lossy(&output.stdout));
+    }
+    // Nothing was changed.
+    let count = json_lines(&ok(znt(&["sql", "SELECT count(*) AS n FROM symbols", "--json"], index.path())));
+    assert!(count[0]["n"].as_u64().unwrap() >= 6);
+}

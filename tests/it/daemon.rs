@@ -166,7 +166,7 @@ fn killing_the_daemon_at_random_moments_never_loses_convergence() {
         // Change the workspace while the daemon starts up, reconciles and commits.
         for n in 0..(50 + rng.next_u64() % 200) {
             let file = rng.next_u64() % 40;
-            if rng.next_u64() % 5 == 0 {
+            if rng.next_u64().is_multiple_of(5) {
                 let _ = std::fs::remove_file(root.join(format!("churn/f{file}.py")));
             } else {
                 write(root, &format!("churn/f{file}.py"), &format!("def churn_{round}_{n}():\n    pass\n"));
