@@ -112,10 +112,10 @@ fn the_daemon_follows_edits_saves_renames_deletions_and_bursts() {
     converges(&rt, root, index.path(), "directory re-creation");
 
     // A burst: many files at once (a branch switch).
-    for n in 0..1500 {
+    for n in 0..5000 {
         write(root, &format!("burst/d{}/f{n}.py", n % 20), &format!("def burst_{n}():\n    pass\n"));
     }
-    converges(&rt, root, index.path(), "a burst of 1500 files");
+    converges(&rt, root, index.path(), "a burst of 5000 files (a branch switch)");
     std::fs::remove_dir_all(root.join("burst")).unwrap();
     converges(&rt, root, index.path(), "removing the burst");
 
