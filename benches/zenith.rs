@@ -32,6 +32,7 @@ fn main() {
         "daemon" => daemon::run(rest),
         "fuzz" => fuzz::run(rest),
         "quality" => quality::run(rest),
+        "delta" => daemon::breakdown(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }
@@ -500,6 +501,68 @@ mod daemon {
         }
         text.push_str(&format!("class Service{n}:\n    def run(self):\n        pass\n{extra}"));
         text
+    }
+
+    /// Where the time of one delta goes: each stage of `reconcile_paths` and the name patch.
+    pub fn breakdown(args: &[String]) {
+        let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let index = tempfile::tempdir().unwrap();
+        for n in 0..files {
+            let path = workspace.path().join(format!("pkg{}/mod{n}.py", n % 100));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, python_file(n, "")).unwrap();
+        }
+        let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+        rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
+        rt.block_on(store.refresh_indexes()).unwrap();
+        let engine = Engine::shared().unwrap();
+        let root = workspace.path().canonicalize().unwrap();
+        let mut totals = [Duration::ZERO; 6];
+        let rounds = 20;
+        for round in 0..rounds {
+            let n = round * 37;
+            let relative = format!("pkg{}/mod{n}.py", n % 100);
+            let path = root.join(&relative);
+            std::fs::write(&path, python_file(n, &format!("\ndef delta_{round}():\n    pass\n"))).unwrap();
+            let mut mark = Instant::now();
+            let mut lap = |i: usize| {
+                totals[i] += mark.elapsed();
+                mark = Instant::now();
+            };
+            let walk =
+                zenith::watch::scan_paths(&root, std::slice::from_ref(&path), &zenith::watch::WalkConfig::default())
+                    .unwrap();
+            lap(0);
+            let _hashes = rt.block_on(store.file_hashes_under(std::slice::from_ref(&relative))).unwrap();
+            lap(1);
+            let bytes = std::fs::read(&walk.files[0].absolute).unwrap();
+            let parsed = zenith::parse::parse(std::path::Path::new(&relative), &bytes, &Default::default()).unwrap();
+            let symbols = zenith::symbols::extract_symbols(&relative, &parsed, "h", 0).symbols;
+            lap(2);
+            let wanted: Vec<String> = symbols.iter().map(|s| s.text_hash.clone()).collect();
+            let _cache = rt.block_on(store.cached_embeddings(&wanted)).unwrap();
+            lap(3);
+            rt.block_on(store.replace_files(std::slice::from_ref(&relative), &symbols)).unwrap();
+            lap(4);
+            let _names = engine.name_entries_for(&store.dataset_uri(), std::slice::from_ref(&relative)).unwrap();
+            lap(5);
+        }
+        println!("machine: {}", machine());
+        for (label, total) in [
+            "walk the path",
+            "indexed hashes of the path",
+            "read + parse + extract",
+            "embedding cache lookup",
+            "replace_files commit",
+            "name rows for the path (DuckDB)",
+        ]
+        .iter()
+        .zip(totals)
+        {
+            println!("| {label} | {:.1} ms |", total.as_secs_f64() * 1000.0 / rounds as f64);
+        }
     }
 
     pub fn run(args: &[String]) {
