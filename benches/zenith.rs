@@ -503,17 +503,23 @@ mod daemon {
         text
     }
 
-    /// Where the time of one delta goes: each stage of `reconcile_paths` and the name patch.
-    pub fn breakdown(args: &[String]) {
-        let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    /// `files` Python modules of 11 symbols each, spread over 100 packages.
+    fn python_workspace(files: usize) -> tempfile::TempDir {
         let workspace = tempfile::tempdir().unwrap();
-        let index = tempfile::tempdir().unwrap();
         for n in 0..files {
             let path = workspace.path().join(format!("pkg{}/mod{n}.py", n % 100));
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, python_file(n, "")).unwrap();
         }
+        workspace
+    }
+
+    /// Where the time of one delta goes: each stage of `reconcile_paths` and the name patch.
+    pub fn breakdown(args: &[String]) {
+        let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let workspace = python_workspace(files);
+        let index = tempfile::tempdir().unwrap();
         let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
         rt.block_on(reconcile(workspace.path(), &store, &IndexOptions::default(), &Silent)).unwrap();
         rt.block_on(store.refresh_indexes()).unwrap();
@@ -568,13 +574,8 @@ mod daemon {
     pub fn run(args: &[String]) {
         let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-        let workspace = tempfile::tempdir().unwrap();
+        let workspace = python_workspace(files);
         let index = tempfile::tempdir().unwrap();
-        for n in 0..files {
-            let path = workspace.path().join(format!("pkg{}/mod{n}.py", n % 100));
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, python_file(n, "")).unwrap();
-        }
         let config = StoreConfig::new(index.path().to_string_lossy().into_owned());
         let options = IndexOptions::default();
         let store = rt.block_on(Store::open(&config)).unwrap();

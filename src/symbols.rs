@@ -156,8 +156,12 @@ fn query_source(language: Language) -> &'static str {
     match language {
         Language::Rust => include_str!("symbols/queries/rust.scm"),
         Language::Python => include_str!("symbols/queries/python.scm"),
-        Language::JavaScript => include_str!("symbols/queries/javascript.scm"),
-        Language::TypeScript | Language::Tsx => include_str!("symbols/queries/typescript.scm"),
+        Language::JavaScript => {
+            concat!(include_str!("symbols/queries/javascript.scm"), include_str!("symbols/queries/ecmascript.scm"))
+        }
+        Language::TypeScript | Language::Tsx => {
+            concat!(include_str!("symbols/queries/typescript.scm"), include_str!("symbols/queries/ecmascript.scm"))
+        }
         Language::Go => include_str!("symbols/queries/go.scm"),
         Language::Java => include_str!("symbols/queries/java.scm"),
         Language::C => include_str!("symbols/queries/c.scm"),
