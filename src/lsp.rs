@@ -533,21 +533,20 @@ fn watch_parent(pid: u32) {
 async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
     let roots = shared.roots.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
     let options = shared.options.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    // The model loads in the background; name search never waits for it.
+    // Only a model already on disk is loaded (about half a second): an editor start never waits
+    // for a download; `znt setup` fetches the model.
     {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            match crate::assets::local_model_dir().ok().flatten().or_else(|| crate::assets::model_dir().ok()) {
-                Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
-                    Ok(embedder) => {
-                        if let Ok(mut slot) = shared.embedder.write() {
-                            *slot = Some(Arc::new(embedder));
-                        }
+        tokio::task::spawn_blocking(move || match crate::assets::local_model_dir().ok().flatten() {
+            Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
+                Ok(embedder) => {
+                    if let Ok(mut slot) = shared.embedder.write() {
+                        *slot = Some(Arc::new(embedder));
                     }
-                    Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
-                },
-                None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
-            }
+                }
+                Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
+            },
+            None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
         })
         .await?;
     }
