@@ -171,13 +171,27 @@ impl NameIndex {
 
     /// The best `limit` matches for `query`, ranked. An empty query lists types first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<NameMatch> {
+        // Name search runs on its own small pool: queued behind indexing work on the global
+        // pool, a keystroke's query would wait for whole files to parse.
+        static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+        let pool = POOL.get_or_init(|| {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("znt-names-{i}")).build().ok()
+        });
+        match pool {
+            Some(pool) => pool.install(|| self.search_in_pool(query, limit)),
+            None => self.search_in_pool(query, limit),
+        }
+    }
+
+    fn search_in_pool(&self, query: &str, limit: usize) -> Vec<NameMatch> {
+        use rayon::prelude::*;
         let query = query.trim();
         let case_sensitive = query.chars().any(char::is_uppercase);
         let query_lower = query.to_lowercase();
         let query_mask = char_mask(query);
         let query_chars: Vec<char> = query.chars().collect();
         let query_lower_chars: Vec<char> = query_lower.chars().collect();
-        use rayon::prelude::*;
         let files: Vec<&FileNames> = self.files.values().map(|f| f.as_ref()).collect();
         let query_ascii = query.is_ascii();
         // Files are scanned in parallel; each thread keeps its own candidates.
