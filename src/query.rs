@@ -218,15 +218,8 @@ impl Engine {
 fn run_search(connection: &Connection, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
     {
         let (sql, params) = search_sql(dataset, request)?;
-        let mut statement = connection.prepare(&sql).map_err(duck("preparing a search"))?;
         let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
-        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
-            statement.query_arrow(params.as_slice()).map_err(duck("running a search"))?.collect();
-        let mut hits = Vec::new();
-        for batch in &batches {
-            hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
-        }
-        Ok(hits)
+        query_rows(connection, &sql, &params, "running a search")
     }
 }
 
@@ -281,16 +274,9 @@ impl Engine {
              end_col, start_col_utf16, end_col_utf16 FROM '{}'{condition}",
             sql_string(dataset)
         );
-        let mut statement = connection.prepare(&sql).map_err(duck("preparing the name scan"))?;
         let params: Vec<&dyn duckdb::ToSql> =
             paths.unwrap_or_default().iter().map(|p| p as &dyn duckdb::ToSql).collect();
-        let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
-            statement.query_arrow(params.as_slice()).map_err(duck("scanning names"))?.collect();
-        let mut entries = Vec::new();
-        for batch in &batches {
-            entries.extend(serde_arrow::from_record_batch::<Vec<names::NameEntry>>(batch)?);
-        }
-        Ok(entries)
+        query_rows(&connection, &sql, &params, "scanning names")
     }
 
     /// Number of rows of the dataset, read through DuckDB.
@@ -562,15 +548,25 @@ pub fn filtered_scan(engine: &Engine, dataset: &str, filters: &Filters, limit: u
         sql_string(dataset),
         limit.max(1)
     );
-    let mut statement = connection.prepare(&sql).map_err(duck("preparing a scan"))?;
     let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+    query_rows(&connection, &sql, &params, "running a scan")
+}
+
+/// Runs one statement with bound parameters and decodes its rows with serde_arrow.
+fn query_rows<T: serde::de::DeserializeOwned>(
+    connection: &Connection,
+    sql: &str,
+    params: &[&dyn duckdb::ToSql],
+    context: &'static str,
+) -> Result<Vec<T>> {
+    let mut statement = connection.prepare(sql).map_err(duck(context))?;
     let batches: Vec<duckdb::arrow::record_batch::RecordBatch> =
-        statement.query_arrow(params.as_slice()).map_err(duck("running a scan"))?.collect();
-    let mut hits = Vec::new();
+        statement.query_arrow(params).map_err(duck(context))?.collect();
+    let mut rows = Vec::new();
     for batch in &batches {
-        hits.extend(serde_arrow::from_record_batch::<Vec<Hit>>(batch)?);
+        rows.extend(serde_arrow::from_record_batch::<Vec<T>>(batch)?);
     }
-    Ok(hits)
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -9,16 +9,7 @@ use zenith::daemon::{IndexOptions, Silent, reconcile};
 use zenith::store::{Store, StoreConfig};
 use zenith::symbols::Symbol;
 
-use crate::support::{Rng, runtime};
-
-fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
-    for symbol in &mut symbols {
-        symbol.indexed_at = 0;
-        symbol.embedding = None;
-    }
-    symbols.sort_by(|a, b| a.id.cmp(&b.id));
-    symbols
-}
+use crate::support::{Rng, comparable, runtime};
 
 fn fresh_index(rt: &tokio::runtime::Runtime, workspace: &Path) -> Vec<Symbol> {
     let dir = tempfile::tempdir().unwrap();

@@ -4,9 +4,8 @@ use std::path::Path;
 
 use zenith::daemon::{IndexOptions, Silent, reconcile};
 use zenith::store::{Store, StoreConfig};
-use zenith::symbols::Symbol;
 
-use crate::support::runtime;
+use crate::support::{comparable, runtime};
 
 const CANARY: &str = "ZENITH_CANARY_c2VjcmV0";
 
@@ -40,15 +39,6 @@ pub fn fixture_workspace(root: &Path) {
     write(root, "config/credentials.py", &format!("def leak():\n    return '{CANARY}'\n"));
     write(root, "keys/server.pem", CANARY);
     write(root, "data/blob.rs", "fn binary() {}\0\0\0");
-}
-
-fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
-    for symbol in &mut symbols {
-        symbol.indexed_at = 0;
-        symbol.embedding = None;
-    }
-    symbols.sort_by(|a, b| a.id.cmp(&b.id));
-    symbols
 }
 
 /// The differential check of the daemon: the incrementally maintained table must equal a

@@ -8,11 +8,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zenith::query::Engine;
+use zenith::symbols::Symbol;
 pub use zenith::synthetic::*;
 
 /// The process-wide engine (lance extension loaded once, as in the product).
 pub fn engine() -> Arc<Engine> {
     Engine::shared().expect("the lance extension must be available (run scripts/setup)")
+}
+
+/// Symbols in a form two indexes of the same tree agree on: write times and vectors cleared,
+/// sorted by id (the differential check of the daemon compares these).
+pub fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
+    for symbol in &mut symbols {
+        symbol.indexed_at = 0;
+        symbol.embedding = None;
+    }
+    symbols.sort_by(|a, b| a.id.cmp(&b.id));
+    symbols
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
