@@ -459,11 +459,20 @@ mod names {
                 }
             })
             .collect();
+        let rss_before = rss_mb();
+        let started = Instant::now();
         let index = NameIndex::new(entries);
         println!("machine: {}", machine());
+        println!(
+            "index of {count} names built in {:.2} s, {:.0} MB resident",
+            started.elapsed().as_secs_f64(),
+            rss_mb() - rss_before
+        );
         println!("| query | p50 ms | p99 ms |");
         println!("|---|---|---|");
-        for query in ["ibfo", "TPE", "parseConfig", "x", "cacheentrytoken", "zzz"] {
+        for query in
+            ["ibfo", "TPE", "parseConfig", "x", "e", "rdwr", "Thread", "poolexec", "cacheentrytoken", "ent7", "zzz", ""]
+        {
             let mut samples = Vec::new();
             for _ in 0..30 {
                 let started = Instant::now();

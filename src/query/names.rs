@@ -7,6 +7,24 @@
 //! subsequence. Matching is case-smart: a query with an upper-case letter is case-sensitive,
 //! otherwise case-insensitive (a case-exact match still ranks first). Ties go to types before
 //! functions before members, then to shorter names and shallower paths.
+//!
+//! Layout, for speed at a million names without giving up any of that ranking: a large
+//! immutable *base*, sorted by the query-independent part of the score, plus a small *overlay*
+//! of files committed since the base was built (the base's copies of those files are marked
+//! dead). A query never scans the whole base when it can avoid it:
+//! - exact and prefix matches come from a name-sorted permutation (binary search);
+//! - word-boundary matches must start at a word start with the query's first letter, so they
+//!   come from a posting list per word-initial letter, read in rank order and stopped as soon
+//!   as enough are found (nothing later in rank order can beat them);
+//! - only when those tiers cannot fill the limit is the base scanned in rank order for
+//!   substrings and subsequences, skipping 64-name blocks by character set, again stopping
+//!   early.
+//!
+//! The overlay is scanned in full; when it outgrows a fraction of the base, both are merged
+//! into a new base.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,8 +64,8 @@ pub struct NameMatch {
     pub score: i64,
 }
 
-/// Letters and digits present in a string, as a 64-bit set: a cheap filter that rejects most
-/// names before any real matching.
+/// Letters and digits present in a lower-cased string, as a 64-bit set: a cheap filter that
+/// rejects most names before any real matching.
 fn char_mask(text: &str) -> u64 {
     let mut mask = 0u64;
     for byte in text.bytes() {
@@ -62,22 +80,101 @@ fn char_mask(text: &str) -> u64 {
     mask
 }
 
-/// One file's names with their lower-cased forms and character masks.
+/// The ASCII capitals present in a string: case-sensitive queries need all of theirs.
+fn upper_mask(text: &str) -> u32 {
+    text.bytes().filter(u8::is_ascii_uppercase).fold(0, |mask, byte| mask | 1 << (byte - b'A'))
+}
+
+/// The query-independent part of the score: kind, then shorter names, then shallower paths.
+fn static_score(entry: &NameEntry) -> i64 {
+    kind_rank(&entry.kind) * 10_000 - (entry.name.len() as i64).min(999) * 10 - entry.path.matches('/').count() as i64
+}
+
+fn score(tier: MatchTier, entry: &NameEntry, query: &str) -> i64 {
+    let exact_case = entry.name.starts_with(query);
+    (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + static_score(entry)
+}
+
+/// The final order of results: score, then name, path and line so that ties are stable.
+fn result_order(a: &(i64, MatchTier, &NameEntry), b: &(i64, MatchTier, &NameEntry)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0)
+        .then_with(|| a.2.name.cmp(&b.2.name))
+        .then_with(|| a.2.path.cmp(&b.2.path))
+        .then_with(|| a.2.start_line.cmp(&b.2.start_line))
+}
+
+/// A query, prepared once.
+struct Query<'q> {
+    text: &'q str,
+    lower: String,
+    chars: Vec<char>,
+    lower_chars: Vec<char>,
+    mask: u64,
+    /// Capitals a name must contain (case-sensitive queries only).
+    upper: u32,
+    case_sensitive: bool,
+    ascii: bool,
+}
+
+impl<'q> Query<'q> {
+    fn new(text: &'q str) -> Query<'q> {
+        let lower = text.to_lowercase();
+        Query {
+            text,
+            chars: text.chars().collect(),
+            lower_chars: lower.chars().collect(),
+            mask: char_mask(&lower),
+            upper: if text.chars().any(char::is_uppercase) { upper_mask(text) } else { 0 },
+            case_sensitive: text.chars().any(char::is_uppercase),
+            ascii: text.is_ascii(),
+            lower,
+        }
+    }
+
+    /// Cheap necessary conditions: the name has every character (and capital) of the query.
+    fn may_match(&self, mask: u64, upper: u32) -> bool {
+        mask & self.mask == self.mask && upper & self.upper == self.upper
+    }
+
+    fn classify(&self, name: &str, lower: &str, starts: u128) -> Option<MatchTier> {
+        if self.ascii && starts != 0 {
+            classify_ascii(name, lower, starts, self.text, &self.lower, self.case_sensitive)
+        } else {
+            classify(name, lower, self.text, &self.lower, &self.chars, &self.lower_chars, self.case_sensitive)
+        }
+    }
+}
+
+/// Names with their lower-cased forms, character masks and word starts.
 #[derive(Debug, Default)]
 struct FileNames {
     entries: Vec<NameEntry>,
     lower: Vec<String>,
     masks: Vec<u64>,
+    uppers: Vec<u32>,
     /// Word-start positions of ASCII names up to 128 bytes, as a bit set (0 = not computed).
     starts: Vec<u128>,
 }
 
 impl FileNames {
     fn new(entries: Vec<NameEntry>) -> FileNames {
-        let lower = entries.iter().map(|e| e.name.to_lowercase()).collect();
-        let masks = entries.iter().map(|e| char_mask(&e.name)).collect();
+        let lower: Vec<String> = entries.iter().map(|e| e.name.to_lowercase()).collect();
+        let masks = lower.iter().map(|l| char_mask(l)).collect();
+        let uppers = entries.iter().map(|e| upper_mask(&e.name)).collect();
         let starts = entries.iter().map(|e| ascii_word_starts(e.name.as_bytes())).collect();
-        FileNames { entries, lower, masks, starts }
+        FileNames { entries, lower, masks, uppers, starts }
+    }
+
+    /// Every match, unranked (the overlay is small).
+    fn scan<'a>(&'a self, query: &Query, found: &mut Vec<(i64, MatchTier, &'a NameEntry)>) {
+        for (index, entry) in self.entries.iter().enumerate() {
+            if !query.may_match(self.masks[index], self.uppers[index]) {
+                continue;
+            }
+            if let Some(tier) = query.classify(&entry.name, &self.lower[index], self.starts[index]) {
+                found.push((score(tier, entry, query.text), tier, entry));
+            }
+        }
     }
 }
 
@@ -88,6 +185,36 @@ fn ascii_word_starts(name: &[u8]) -> u128 {
     }
     let chars: Vec<char> = name.iter().map(|&b| b as char).collect();
     word_starts(&chars).iter().enumerate().filter(|(_, start)| **start).fold(0u128, |bits, (i, _)| bits | (1 << i))
+}
+
+/// The keys of the word-boundary posting lists of a name, lower-cased: every word-initial
+/// letter alone, and every pair (word-initial letter, a letter that may follow it in a
+/// word-boundary match: the next letter, or the initial of any later word).
+fn boundary_keys(name: &str) -> (Vec<char>, Vec<(char, char)>) {
+    let chars: Vec<char> = name.chars().map(|c| c.to_lowercase().next().unwrap_or(c)).collect();
+    let original: Vec<char> = name.chars().collect();
+    let starts = word_starts(&original);
+    let mut singles = Vec::new();
+    let mut pairs = Vec::new();
+    for (i, _) in starts.iter().enumerate().filter(|(_, start)| **start) {
+        singles.push(chars[i]);
+        if let Some(&next) = chars.get(i + 1) {
+            pairs.push((chars[i], next));
+        }
+        for (k, _) in starts.iter().enumerate().skip(i + 1).filter(|(_, start)| **start) {
+            pairs.push((chars[i], chars[k]));
+        }
+    }
+    singles.sort_unstable();
+    singles.dedup();
+    pairs.sort_unstable();
+    pairs.dedup();
+    (singles, pairs)
+}
+
+/// Byte trigrams of a (lower-cased) string, packed.
+fn trigrams(text: &[u8]) -> Vec<u32> {
+    text.windows(3).map(|w| u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])).collect()
 }
 
 /// The word-boundary match of [`word_boundary_match`] on ASCII bytes with bit sets: bit `j` of
@@ -122,16 +249,280 @@ fn word_boundary_match_ascii(name: &[u8], starts: u128, query: &[u8], case_sensi
     true
 }
 
-/// The index: names grouped by file, each file's group shared (`Arc`) between snapshots, so
-/// replacing the files of one commit copies pointers, not names.
+/// Names per 64-entry block of the base, for skipping blocks by character set.
+const BLOCK: usize = 64;
+
+/// The immutable bulk of the index, sorted best-first by [`static_score`] (then name, path,
+/// line), so that rank order within a match tier is array order.
+#[derive(Debug, Default)]
+struct Base {
+    names: FileNames,
+    /// File number of each entry, and each file's path and entry count.
+    file_of: Vec<u32>,
+    file_paths: HashMap<String, u32>,
+    file_sizes: Vec<u32>,
+    /// Entry indexes sorted by lower-cased name: exact and prefix matches by binary search.
+    by_name: Vec<u32>,
+    /// Entry indexes (ascending, so rank order) per lower-cased word-initial letter, and per
+    /// pair of [`boundary_keys`]: the word-boundary candidates of one- and longer queries.
+    by_initial: HashMap<char, Vec<u32>>,
+    by_pair: HashMap<(char, char), Vec<u32>>,
+    /// Entry indexes (ascending) per byte trigram of the lower-cased name: substring candidates.
+    by_trigram: HashMap<u32, Vec<u32>>,
+    /// Union of the character masks of each block of [`BLOCK`] entries.
+    block_masks: Vec<u64>,
+}
+
+impl Base {
+    fn new(mut entries: Vec<NameEntry>) -> Base {
+        let mut keyed: Vec<(i64, NameEntry)> = entries.drain(..).map(|e| (static_score(&e), e)).collect();
+        keyed.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.name.cmp(&b.1.name))
+                .then_with(|| a.1.path.cmp(&b.1.path))
+                .then_with(|| a.1.start_line.cmp(&b.1.start_line))
+        });
+        let names = FileNames::new(keyed.into_iter().map(|(_, e)| e).collect());
+        let mut file_paths: HashMap<String, u32> = HashMap::new();
+        let mut file_sizes: Vec<u32> = Vec::new();
+        let mut file_of = Vec::with_capacity(names.entries.len());
+        let mut by_initial: HashMap<char, Vec<u32>> = HashMap::new();
+        let mut by_pair: HashMap<(char, char), Vec<u32>> = HashMap::new();
+        let mut by_trigram: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (index, entry) in names.entries.iter().enumerate() {
+            let next = file_paths.len() as u32;
+            let file = *file_paths.entry(entry.path.clone()).or_insert(next);
+            if file as usize == file_sizes.len() {
+                file_sizes.push(0);
+            }
+            file_sizes[file as usize] += 1;
+            file_of.push(file);
+            let (singles, pairs) = boundary_keys(&entry.name);
+            for key in singles {
+                by_initial.entry(key).or_default().push(index as u32);
+            }
+            for key in pairs {
+                by_pair.entry(key).or_default().push(index as u32);
+            }
+            let mut keys = trigrams(names.lower[index].as_bytes());
+            keys.sort_unstable();
+            keys.dedup();
+            for key in keys {
+                by_trigram.entry(key).or_default().push(index as u32);
+            }
+        }
+        let mut by_name: Vec<u32> = (0..names.entries.len() as u32).collect();
+        by_name.sort_by(|&a, &b| names.lower[a as usize].cmp(&names.lower[b as usize]));
+        let block_masks = names.masks.chunks(BLOCK).map(|block| block.iter().fold(0, |all, m| all | m)).collect();
+        Base { names, file_of, file_paths, file_sizes, by_name, by_initial, by_pair, by_trigram, block_masks }
+    }
+
+    fn len(&self) -> usize {
+        self.names.entries.len()
+    }
+
+    /// The best `limit` live matches of the base, possibly with more of the top tiers: every
+    /// exact and prefix match, then word-boundary, substring and subsequence matches in rank
+    /// order until `limit` is reached.
+    fn search<'a>(&'a self, query: &Query, limit: usize, dead: &[u64]) -> Vec<(i64, MatchTier, &'a NameEntry)> {
+        let alive = |index: usize| {
+            let file = self.file_of[index] as usize;
+            dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
+        };
+        let names = &self.names;
+        let mut found = Vec::new();
+        if query.text.is_empty() {
+            // Every name matches as a subsequence; the best are simply the first live ones.
+            for index in (0..self.len()).filter(|&i| alive(i)).take(limit) {
+                found.push((
+                    score(MatchTier::Subsequence, &names.entries[index], ""),
+                    MatchTier::Subsequence,
+                    &names.entries[index],
+                ));
+            }
+            return found;
+        }
+        let classify = |index: usize| {
+            if !query.may_match(names.masks[index], names.uppers[index]) || !alive(index) {
+                return None;
+            }
+            query.classify(&names.entries[index].name, &names.lower[index], names.starts[index])
+        };
+        // Exact and prefix: a contiguous range of the name-sorted permutation, the exact names
+        // at its start.
+        let by_name = |from: usize, test: &dyn Fn(&str) -> bool| {
+            from + self.by_name[from..].partition_point(|&i| test(names.lower[i as usize].as_str()))
+        };
+        let first = by_name(0, &|lower| lower < query.lower.as_str());
+        let exact_end = by_name(first, &|lower| lower == query.lower);
+        let prefix_end = by_name(exact_end, &|lower| lower.starts_with(&query.lower));
+        let mut push = |index: usize, tier: MatchTier| {
+            found.push((score(tier, &names.entries[index], query.text), tier, &names.entries[index]));
+        };
+        // In this range every live name is an exact or prefix match case-insensitively; a
+        // case-sensitive query also needs the case to match (the rest are found later).
+        let prefix_or_better = |index: usize| {
+            if !alive(index) {
+                return None;
+            }
+            let name = names.entries[index].name.as_str();
+            let exact = names.lower[index].len() == query.lower.len();
+            if query.case_sensitive && !name.starts_with(query.text) {
+                None
+            } else if exact && (!query.case_sensitive || name.len() == query.text.len()) {
+                Some(MatchTier::Exact)
+            } else {
+                Some(MatchTier::Prefix)
+            }
+        };
+        let prefixes = &self.by_name[exact_end..prefix_end];
+        for &index in &self.by_name[first..exact_end] {
+            if let Some(tier) = prefix_or_better(index as usize) {
+                push(index as usize, tier);
+            }
+        }
+        if prefixes.len() <= 4 * limit.max(PREFIX_RANGE_MIN) || prefixes.len() < self.len() / 16 {
+            for &index in prefixes {
+                if let Some(tier) = prefix_or_better(index as usize) {
+                    push(index as usize, tier);
+                }
+            }
+        } else {
+            // A short, common prefix: walk in rank order instead, until `limit` case-exact
+            // prefixes (nothing later can beat those) or the whole range has been seen.
+            let (mut seen, mut case_exact) = (0, 0);
+            for index in 0..self.len() {
+                let lower = names.lower[index].as_str();
+                if lower.len() == query.lower.len() || !lower.starts_with(&query.lower) {
+                    continue;
+                }
+                seen += 1;
+                if let Some(tier) = prefix_or_better(index) {
+                    push(index, tier);
+                    case_exact += usize::from(names.entries[index].name.starts_with(query.text));
+                }
+                if case_exact == limit || seen == prefixes.len() {
+                    break;
+                }
+            }
+        }
+        if found.len() >= limit {
+            return found;
+        }
+        // Word-boundary: the first query letter starts a word.
+        let mut need = limit - found.len();
+        // The letters the matcher compares, keyed as the posting lists are (first char of the
+        // lower-case form), so that every word-boundary match is in the list.
+        let letters = if query.case_sensitive { &query.chars } else { &query.lower_chars };
+        let keys: Vec<char> = letters.iter().take(2).map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+        let candidates = match keys[..] {
+            [first] => self.by_initial.get(&first),
+            [first, second, ..] => self.by_pair.get(&(first, second)),
+            [] => None,
+        };
+        let mut boundary = 0;
+        for &index in candidates.map(Vec::as_slice).unwrap_or_default() {
+            let index = index as usize;
+            if classify(index) == Some(MatchTier::WordBoundary) {
+                found.push((
+                    score(MatchTier::WordBoundary, &names.entries[index], query.text),
+                    MatchTier::WordBoundary,
+                    &names.entries[index],
+                ));
+                boundary += 1;
+                if boundary == need {
+                    return found;
+                }
+            }
+        }
+        need -= boundary;
+        let mut substrings = 0;
+        if query.lower.len() >= 3 {
+            // Substring: every trigram of the query is in the name; intersect the two shortest
+            // posting lists, then check.
+            let mut lists: Vec<&[u32]> = Vec::new();
+            for key in trigrams(query.lower.as_bytes()) {
+                match self.by_trigram.get(&key) {
+                    Some(list) => lists.push(list),
+                    None => lists.push(&[]),
+                }
+            }
+            lists.sort_by_key(|list| list.len());
+            let (shortest, second) = (lists[0], lists.get(1).copied().unwrap_or(lists[0]));
+            let mut other = second.iter().peekable();
+            for &index in shortest {
+                while other.next_if(|&&o| o < index).is_some() {}
+                if other.peek() != Some(&&index) {
+                    continue;
+                }
+                let index = index as usize;
+                if classify(index) == Some(MatchTier::Substring) {
+                    found.push((
+                        score(MatchTier::Substring, &names.entries[index], query.text),
+                        MatchTier::Substring,
+                        &names.entries[index],
+                    ));
+                    substrings += 1;
+                    if substrings == need {
+                        return found;
+                    }
+                }
+            }
+        }
+        // Subsequence (and, for short queries, substring): scan in rank order, skipping blocks
+        // by character set, until enough are found; the first seen are the best of their tier.
+        let short = query.lower.len() < 3;
+        let mut subsequences = 0;
+        for (block, mask) in self.block_masks.iter().enumerate() {
+            if mask & query.mask != query.mask {
+                continue;
+            }
+            for index in block * BLOCK..((block + 1) * BLOCK).min(self.len()) {
+                // Short queries find substrings here too; later substrings shrink how many
+                // subsequences are needed, so collecting up to `need` in all is enough.
+                let tier = match classify(index) {
+                    Some(MatchTier::Substring) if short => {
+                        substrings += 1;
+                        MatchTier::Substring
+                    }
+                    Some(MatchTier::Subsequence) if subsequences + substrings < need => {
+                        subsequences += 1;
+                        MatchTier::Subsequence
+                    }
+                    _ => continue,
+                };
+                found.push((score(tier, &names.entries[index], query.text), tier, &names.entries[index]));
+                if substrings == need || (!short && subsequences + substrings == need) {
+                    return found;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Prefix ranges up to this size (times four, or four times the limit) are read whole; larger
+/// ones are walked in rank order (small in tests, so that they take both paths).
+const PREFIX_RANGE_MIN: usize = if cfg!(test) { 16 } else { 256 };
+
+/// The overlay size below which it is never merged (small in tests, so that they merge too).
+const OVERLAY_MIN: usize = if cfg!(test) { 256 } else { 16_384 };
+
+/// The index: an immutable [`Base`] shared (`Arc`) between snapshots, the files committed since
+/// it was built, and which base files those superseded. Replacing the files of one commit
+/// copies pointers and a bit set, not names.
 #[derive(Debug, Default, Clone)]
 pub struct NameIndex {
-    files: std::collections::HashMap<String, std::sync::Arc<FileNames>>,
+    base: Arc<Base>,
+    /// Base file numbers whose names are superseded, as a bit set.
+    dead: Arc<Vec<u64>>,
+    overlay: HashMap<String, Arc<FileNames>>,
+    overlay_count: usize,
     count: usize,
 }
 
-fn group_by_path(entries: Vec<NameEntry>) -> std::collections::HashMap<String, Vec<NameEntry>> {
-    let mut grouped: std::collections::HashMap<String, Vec<NameEntry>> = std::collections::HashMap::new();
+fn group_by_path(entries: Vec<NameEntry>) -> HashMap<String, Vec<NameEntry>> {
+    let mut grouped: HashMap<String, Vec<NameEntry>> = HashMap::new();
     for entry in entries {
         grouped.entry(entry.path.clone()).or_default().push(entry);
     }
@@ -141,24 +532,57 @@ fn group_by_path(entries: Vec<NameEntry>) -> std::collections::HashMap<String, V
 impl NameIndex {
     pub fn new(entries: Vec<NameEntry>) -> NameIndex {
         let count = entries.len();
-        let files = group_by_path(entries)
-            .into_iter()
-            .map(|(path, entries)| (path, std::sync::Arc::new(FileNames::new(entries))))
-            .collect();
-        NameIndex { files, count }
+        NameIndex { base: Arc::new(Base::new(entries)), count, ..NameIndex::default() }
     }
 
     /// A new snapshot where the names of `paths` are exactly `entries` (a delta commit).
     pub fn with_files_replaced(&self, paths: &[String], entries: Vec<NameEntry>) -> NameIndex {
-        let mut files = self.files.clone();
+        let mut next = self.clone();
+        let dead = Arc::make_mut(&mut next.dead);
         for path in paths {
-            files.remove(path);
+            if let Some(old) = next.overlay.remove(path) {
+                next.overlay_count -= old.entries.len();
+                next.count -= old.entries.len();
+            } else if let Some(&file) = self.base.file_paths.get(path) {
+                let (word, bit) = (file as usize / 64, file % 64);
+                if dead.len() <= word {
+                    dead.resize(word + 1, 0);
+                }
+                if dead[word] & (1 << bit) == 0 {
+                    dead[word] |= 1 << bit;
+                    next.count -= self.base.file_sizes[file as usize] as usize;
+                }
+            }
         }
         for (path, entries) in group_by_path(entries) {
-            files.insert(path, std::sync::Arc::new(FileNames::new(entries)));
+            next.overlay_count += entries.len();
+            next.count += entries.len();
+            if let Some(old) = next.overlay.insert(path, Arc::new(FileNames::new(entries))) {
+                next.overlay_count -= old.entries.len();
+                next.count -= old.entries.len();
+            }
         }
-        let count = files.values().map(|f| f.entries.len()).sum();
-        NameIndex { files, count }
+        // Merge into a new base once scanning the overlay would cost more than the base's
+        // indexes save (and amortized: a rebuild per eighth of the base's size in changes).
+        if next.overlay_count > OVERLAY_MIN.max(self.base.len() / 8) {
+            return NameIndex::new(next.live_entries());
+        }
+        next
+    }
+
+    fn live_entries(&self) -> Vec<NameEntry> {
+        let dead = &self.dead;
+        let base = &self.base;
+        let alive = |index: usize| {
+            let file = base.file_of[index] as usize;
+            dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
+        };
+        let mut entries: Vec<NameEntry> =
+            base.names.entries.iter().enumerate().filter(|(i, _)| alive(*i)).map(|(_, e)| e.clone()).collect();
+        for file in self.overlay.values() {
+            entries.extend(file.entries.iter().cloned());
+        }
+        entries
     }
 
     pub fn len(&self) -> usize {
@@ -171,75 +595,21 @@ impl NameIndex {
 
     /// The best `limit` matches for `query`, ranked. An empty query lists types first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<NameMatch> {
-        // Name search runs on its own small pool: queued behind indexing work on the global
-        // pool, a keystroke's query would wait for whole files to parse.
-        static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-        let pool = POOL.get_or_init(|| {
-            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("znt-names-{i}")).build().ok()
-        });
-        match pool {
-            Some(pool) => pool.install(|| self.search_in_pool(query, limit)),
-            None => self.search_in_pool(query, limit),
+        let query = Query::new(query.trim());
+        let limit = limit.max(1);
+        let mut found = self.base.search(&query, limit, &self.dead);
+        for file in self.overlay.values() {
+            file.scan(&query, &mut found);
         }
-    }
-
-    fn search_in_pool(&self, query: &str, limit: usize) -> Vec<NameMatch> {
-        use rayon::prelude::*;
-        let query = query.trim();
-        let case_sensitive = query.chars().any(char::is_uppercase);
-        let query_lower = query.to_lowercase();
-        let query_mask = char_mask(query);
-        let query_chars: Vec<char> = query.chars().collect();
-        let query_lower_chars: Vec<char> = query_lower.chars().collect();
-        let files: Vec<&FileNames> = self.files.values().map(|f| f.as_ref()).collect();
-        let query_ascii = query.is_ascii();
-        // Files are scanned in parallel; each thread keeps its own candidates.
-        let mut found: Vec<(i64, MatchTier, &NameEntry)> = files
-            .par_iter()
-            .flat_map_iter(|file| {
-                let query_chars = &query_chars;
-                let query_lower_chars = &query_lower_chars;
-                let query_lower = &query_lower;
-                file.entries.iter().enumerate().filter_map(move |(index, entry)| {
-                    if file.masks[index] & query_mask != query_mask {
-                        return None;
-                    }
-                    let starts = file.starts[index];
-                    let tier = if query_ascii && starts != 0 {
-                        classify_ascii(&entry.name, &file.lower[index], starts, query, query_lower, case_sensitive)
-                    } else {
-                        classify(
-                            &entry.name,
-                            &file.lower[index],
-                            query,
-                            query_lower,
-                            query_chars,
-                            query_lower_chars,
-                            case_sensitive,
-                        )
-                    }?;
-                    let exact_case = entry.name.starts_with(query);
-                    let score =
-                        (tier as i64) * 1_000_000 + i64::from(exact_case) * 100_000 + kind_rank(&entry.kind) * 10_000
-                            - (entry.name.len() as i64).min(999) * 10
-                            - entry.path.matches('/').count() as i64;
-                    Some((score, tier, entry))
-                })
-            })
-            .collect();
-        let order = |a: &(i64, MatchTier, &NameEntry), b: &(i64, MatchTier, &NameEntry)| {
-            b.0.cmp(&a.0)
-                .then_with(|| a.2.name.cmp(&b.2.name))
-                .then_with(|| a.2.path.cmp(&b.2.path))
-                .then_with(|| a.2.start_line.cmp(&b.2.start_line))
-        };
-        let limit = limit.max(1).min(found.len());
+        let limit = limit.min(found.len());
+        if limit == 0 {
+            return Vec::new();
+        }
         if limit < found.len() {
-            found.select_nth_unstable_by(limit - 1, order);
+            found.select_nth_unstable_by(limit - 1, result_order);
             found.truncate(limit);
         }
-        found.sort_by(order);
+        found.sort_by(result_order);
         found.into_iter().map(|(score, tier, entry)| NameMatch { entry: entry.clone(), tier, score }).collect()
     }
 }
@@ -472,6 +842,81 @@ mod tests {
                     assert_eq!(general, fast, "{name} / {query} / case-sensitive {case_sensitive}");
                 }
             }
+        }
+    }
+
+    /// The ranking by definition: classify every live name, score, sort.
+    fn brute_force(entries: &[NameEntry], query: &str, limit: usize) -> Vec<(String, String, MatchTier)> {
+        let prepared = Query::new(query.trim());
+        let mut found: Vec<(i64, MatchTier, &NameEntry)> = entries
+            .iter()
+            .filter_map(|e| {
+                let tier = prepared.classify(&e.name, &e.name.to_lowercase(), ascii_word_starts(e.name.as_bytes()))?;
+                Some((score(tier, e, prepared.text), tier, e))
+            })
+            .collect();
+        found.sort_by(result_order);
+        found.into_iter().take(limit.max(1)).map(|(_, tier, e)| (e.name.clone(), e.path.clone(), tier)).collect()
+    }
+
+    fn ranked(index: &NameIndex, query: &str, limit: usize) -> Vec<(String, String, MatchTier)> {
+        index.search(query, limit).into_iter().map(|m| (m.entry.name, m.entry.path, m.tier)).collect()
+    }
+
+    #[test]
+    fn the_indexed_search_ranks_exactly_like_a_full_scan() {
+        let parts = ["init", "book", "for", "thread", "pool", "exec", "parse", "cfg", "x", "Ünï", "_", "2"];
+        let kinds = ["function", "struct", "method", "constant", "field"];
+        let mut rng = crate::synthetic::Rng::new(11);
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        let mut entries = Vec::new();
+        for i in 0..4000 {
+            let mut name = String::new();
+            for w in 0..1 + pick(4) {
+                let part = parts[pick(parts.len())];
+                let upper = w > 0 && pick(3) > 0 || pick(5) == 0;
+                let mut chars = part.chars();
+                if upper && let Some(first) = chars.next() {
+                    name.extend(first.to_uppercase());
+                    name.push_str(chars.as_str());
+                } else {
+                    name.push_str(part);
+                }
+            }
+            entries.push(entry(&name, kinds[pick(kinds.len())], &format!("dir{}/f{}.rs", i % 7, i % 300)));
+        }
+        let queries = [
+            "", "ibfo", "TPE", "tpe", "x", "xx", "zzz", "parse", "Parse", "pcfg", "ün", "Ünï", "2", "_", "ex", "tp",
+            "bookfor", "fo2",
+        ];
+        let check = |index: &NameIndex, live: &[NameEntry]| {
+            for query in queries {
+                for limit in [1, 7, 50, 5000] {
+                    assert_eq!(
+                        ranked(index, query, limit),
+                        brute_force(live, query, limit),
+                        "query {query:?} limit {limit}"
+                    );
+                }
+            }
+        };
+        let mut index = NameIndex::new(entries.clone());
+        check(&index, &entries);
+        // Deltas: replace, add and remove files; the overlay and the dead base files must rank
+        // as if the index were rebuilt.
+        for round in 0..30 {
+            let paths: Vec<String> = (0..1 + pick(40)).map(|_| format!("dir{}/f{}.rs", pick(7), pick(320))).collect();
+            entries.retain(|e| !paths.contains(&e.path));
+            let mut added = Vec::new();
+            for path in &paths {
+                for n in 0..pick(4) {
+                    added.push(entry(&format!("{}{round}{n}", parts[pick(parts.len())]), "function", path));
+                }
+            }
+            entries.extend(added.iter().cloned());
+            index = index.with_files_replaced(&paths, added);
+            assert_eq!(index.len(), entries.len());
+            check(&index, &entries);
         }
     }
 
