@@ -310,15 +310,19 @@ impl Store {
             return Ok(result.version);
         }
         let batch = self.to_batch(symbols)?;
-        let reader: Box<dyn RecordBatchReader + Send> =
-            Box::new(RecordBatchIterator::new(vec![Ok(batch)], self.schema.clone()));
-        let mut merge = self.table.merge_insert(&["id"]);
-        merge
-            .when_matched_update_all(None)
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(Some(filter));
-        let result = merge.execute(reader).await.map_err(self.lance("replace files"))?;
-        Ok(result.version)
+        let dataset = self.table.dataset().ok_or_else(|| StoreError::Lance {
+            operation: "replace files",
+            uri: self.uri.clone(),
+            source: Box::new(lancedb::Error::NotSupported { message: "not a native Lance table".into() }),
+        })?;
+        let lance_error = |source: lance::Error| self.lance("replace files")(lancedb::Error::from(source));
+        dataset.ensure_mutable().map_err(self.lance("replace files"))?;
+        let current = dataset.get().await.map_err(self.lance("replace files"))?;
+        let updated = delete_and_append(current, filter, batch).await.map_err(lance_error)?;
+        let version = updated.version().version;
+        // Publish the new version to this handle without re-reading the manifest.
+        dataset.update(updated);
+        Ok(version)
     }
 
     /// Deletes every symbol of `paths` in one commit. Returns the new table version.
@@ -654,6 +658,49 @@ fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_arr
 /// A Lance predicate selecting the rows of `paths`. Lance filters have no bound parameters,
 /// so each path is a SQL string literal with its quotes doubled; paths are workspace-relative
 /// file names, never query text typed by a user.
+/// Deletes the rows matching `filter` and appends `batch` as one Lance commit (one
+/// `Update` transaction): readers see either the old rows of those files or the new ones.
+/// Much cheaper than a merge-insert, which joins the whole table against the input; here the
+/// deleted rows are found through the BTree index on `path` and the new rows are just
+/// written. Both halves are staged concurrently and nothing is visible until the commit.
+async fn delete_and_append(
+    base: Arc<lance::Dataset>,
+    filter: String,
+    batch: RecordBatch,
+) -> std::result::Result<lance::Dataset, lance::Error> {
+    use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
+    use lance::dataset::{CommitBuilder, DeleteBuilder, InsertBuilder, WriteMode, WriteParams};
+    let read_version = base.manifest().version;
+    let params = WriteParams { mode: WriteMode::Append, ..Default::default() };
+    let delete = DeleteBuilder::new(base.clone(), filter).execute_uncommitted();
+    let inserter = InsertBuilder::new(base.clone());
+    let inserter = inserter.with_params(&params);
+    let (deleted, inserted) = futures::try_join!(delete, inserter.execute_uncommitted(vec![batch]))?;
+    let Operation::Delete { updated_fragments, deleted_fragment_ids, .. } = deleted.transaction.operation else {
+        return Err(lance::Error::internal("a staged delete that is not a Delete".to_string()));
+    };
+    let Operation::Append { fragments: new_fragments } = inserted.operation else {
+        return Err(lance::Error::internal("a staged insert that is not an Append".to_string()));
+    };
+    let operation = Operation::Update {
+        removed_fragment_ids: deleted_fragment_ids,
+        updated_fragments,
+        new_fragments,
+        fields_modified: vec![],
+        compacted_sstables: vec![],
+        // Every field: the new fragments are never taken as covered by existing indexes.
+        fields_for_preserving_frag_bitmap: base.schema().fields_pre_order().map(|f| f.id as u32).collect(),
+        update_mode: Some(UpdateMode::RewriteRows),
+        inserted_rows_filter: None,
+        updated_fragment_offsets: None,
+    };
+    let mut commit = CommitBuilder::new(base);
+    if let Some(rows) = deleted.affected_rows {
+        commit = commit.with_affected_rows(rows);
+    }
+    commit.execute(Transaction::new(read_version, operation, None)).await
+}
+
 fn path_filter(paths: &[&str]) -> String {
     let list: Vec<String> = paths.iter().map(|path| format!("'{}'", path.replace('\'', "''"))).collect();
     format!("path IN ({})", list.join(", "))
