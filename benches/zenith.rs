@@ -10,6 +10,8 @@
 //! - `names [symbols]`: workspace/symbol ranking latency over a synthetic name set.
 //! - `daemon [files]`: save → visible latency, restart on an unchanged workspace, RSS, and name
 //!   search latency while a large re-index runs.
+//! - `rss [files] [seconds]`: resident memory of a real `znt serve` process (the language server,
+//!   which holds the writer, the name index and the model) indexing a workspace.
 //! - `fuzz [seconds]`: mutation fuzzing of parse → symbols over real files (no panics allowed).
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
@@ -33,6 +35,7 @@ fn main() {
         "fuzz" => fuzz::run(rest),
         "quality" => quality::run(rest),
         "delta" => daemon::breakdown(rest),
+        "rss" => daemon::server_rss(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }
@@ -521,6 +524,90 @@ mod daemon {
             std::fs::write(path, python_file(n, "")).unwrap();
         }
         workspace
+    }
+
+    /// Resident memory of the real language server on the synthetic workspace: `znt serve` is
+    /// started as an editor would, over stdio, and its /proc status sampled while it indexes
+    /// the workspace and then embeds in the background.
+    pub fn server_rss(args: &[String]) {
+        use std::io::Write;
+        let files: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
+        let workspace = python_workspace(files);
+        let index = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_znt"))
+            .args(["serve", "--index-dir"])
+            .arg(index.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawning znt serve");
+        let mut stdin = child.stdin.take().unwrap();
+        // Read (and drop) everything the server says, so it never blocks on a full pipe.
+        let stdout = child.stdout.take().unwrap();
+        let (initialized_tx, initialized_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Read};
+            let mut reader = std::io::BufReader::new(stdout);
+            loop {
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line.trim() != "" {
+                    if let Some(value) = line.trim().strip_prefix("Content-Length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                if length == 0 || reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if String::from_utf8_lossy(&body).contains("\"id\":1") {
+                    let _ = initialized_tx.send(());
+                }
+            }
+        });
+        let mut send = |value: serde_json::Value| {
+            let body = value.to_string();
+            write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+            stdin.flush().unwrap();
+        };
+        let root = format!("file://{}", workspace.path().canonicalize().unwrap().display());
+        send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": null, "rootUri": root, "capabilities": {},
+            "workspaceFolders": [{"uri": root, "name": "bench"}]}}));
+        // `initialized` only after the initialize response, as clients do.
+        initialized_rx.recv_timeout(Duration::from_secs(30)).expect("initialize response");
+        send(serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+        let status = |field: &str| -> f64 {
+            std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        let started = Instant::now();
+        let (mut peak, mut samples) = (0.0f64, Vec::new());
+        while started.elapsed() < Duration::from_secs(seconds) {
+            std::thread::sleep(Duration::from_millis(500));
+            let total = status("VmRSS:");
+            peak = peak.max(total);
+            samples.push((started.elapsed().as_secs_f64(), total, status("RssAnon:"), status("RssFile:")));
+        }
+        send(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}));
+        send(serde_json::json!({"jsonrpc": "2.0", "method": "exit"}));
+        let _ = child.wait();
+        println!("machine: {}", machine());
+        println!("`znt serve` on {files} files (~{} symbols), model loaded, sampled every 0.5 s:", files * 11);
+        println!("| after | RSS MB | anonymous MB | file-backed MB (code, shared) |");
+        println!("|---|---|---|---|");
+        for (at, total, anon, file) in samples.iter().filter(|s| (s.0 * 2.0).round() as u64 % 10 == 0) {
+            println!("| {at:.0} s | {total:.0} | {anon:.0} | {file:.0} |");
+        }
+        println!("peak RSS {peak:.0} MB");
     }
 
     /// Where the time of one delta goes: each stage of `reconcile_paths` and the name patch.

@@ -185,7 +185,17 @@ impl Store {
         };
         // Strong consistency: every read checks for commits made through other handles or
         // processes (cheap locally, one manifest check on object storage).
+        // Bounded caches: Lance's defaults (6 GiB of index, 1 GiB of metadata) suit a database
+        // server, not a daemon beside an editor. The indexes of a large workspace (PQ codes,
+        // full-text postings, BTree pages) fit the index budget; metadata is manifests and
+        // file footers.
+        let session = lance::session::Session::new(
+            INDEX_CACHE_BYTES,
+            METADATA_CACHE_BYTES,
+            Arc::new(lance::io::ObjectStoreRegistry::default()),
+        );
         let connection = lancedb::connect(&uri)
+            .session(Arc::new(session))
             .read_consistency_interval(std::time::Duration::ZERO)
             .storage_options(config.storage_options.clone())
             .execute()
@@ -658,6 +668,10 @@ fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_arr
 /// A Lance predicate selecting the rows of `paths`. Lance filters have no bound parameters,
 /// so each path is a SQL string literal with its quotes doubled; paths are workspace-relative
 /// file names, never query text typed by a user.
+/// Byte budgets of the Lance caches of one store (see `Store::open`).
+const INDEX_CACHE_BYTES: usize = 128 << 20;
+const METADATA_CACHE_BYTES: usize = 32 << 20;
+
 /// Deletes the rows matching `filter` and appends `batch` as one Lance commit (one
 /// `Update` transaction): readers see either the old rows of those files or the new ones.
 /// Much cheaper than a merge-insert, which joins the whole table against the input; here the
