@@ -604,7 +604,7 @@ mod daemon {
         println!("`znt serve` on {files} files (~{} symbols), model loaded, sampled every 0.5 s:", files * 11);
         println!("| after | RSS MB | anonymous MB | file-backed MB (code, shared) |");
         println!("|---|---|---|---|");
-        for (at, total, anon, file) in samples.iter().filter(|s| (s.0 * 2.0).round() as u64 % 10 == 0) {
+        for (at, total, anon, file) in samples.iter().filter(|s| ((s.0 * 2.0).round() as u64).is_multiple_of(10)) {
             println!("| {at:.0} s | {total:.0} | {anon:.0} | {file:.0} |");
         }
         println!("peak RSS {peak:.0} MB");
