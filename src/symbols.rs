@@ -150,6 +150,65 @@ struct CompiledQuery {
     container: Option<u32>,
     /// Capture index → symbol kind, for the `definition.<kind>` captures.
     definitions: HashMap<u32, &'static str>,
+    /// Node kinds of functions, whose `body` holds only local declarations.
+    function_kinds: Vec<u16>,
+    body_field: Option<std::num::NonZeroU16>,
+}
+
+/// Function-like node kinds per language (each has a `body` field in its grammar). JavaScript
+/// and TypeScript function *expressions* are left out: module wrappers
+/// (`(function () { exports.f = … })()`) declare their API inside them.
+fn function_kinds(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::Rust => &["function_item"],
+        Language::Python => &["function_definition"],
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            &["function_declaration", "generator_function_declaration", "method_definition"]
+        }
+        Language::Go => &["function_declaration", "method_declaration", "func_literal"],
+        Language::Java => &["method_declaration", "constructor_declaration"],
+        Language::C | Language::Cpp => &["function_definition"],
+        Language::CSharp => &[
+            "method_declaration",
+            "constructor_declaration",
+            "destructor_declaration",
+            "operator_declaration",
+            "conversion_operator_declaration",
+            "local_function_statement",
+        ],
+        Language::Ruby => &["method", "singleton_method"],
+        Language::Php => &["function_definition", "method_declaration"],
+    }
+}
+
+/// At most this many function bodies are cut out of the query's range (the largest ones):
+/// each gap is one query run from the root, so the count is bounded on files with thousands
+/// of small functions.
+const MAX_SKIPPED_BODIES: usize = 64;
+
+/// Byte ranges of the outermost function bodies, in order, found by an iterative walk that
+/// never enters a function.
+fn function_bodies(compiled: &CompiledQuery, root: Node) -> Vec<std::ops::Range<usize>> {
+    let mut bodies = Vec::new();
+    let Some(body_field) = compiled.body_field else {
+        return bodies;
+    };
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let is_function = compiled.function_kinds.contains(&node.kind_id());
+        if is_function && let Some(body) = node.child_by_field_id(body_field.get()) {
+            bodies.push(body.byte_range());
+        }
+        if !is_function && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return bodies;
+            }
+        }
+    }
 }
 
 fn query_source(language: Language) -> &'static str {
@@ -211,7 +270,14 @@ fn compiled_query(language: Language) -> &'static CompiledQuery {
                         definitions.insert(index as u32, *kind);
                     }
                 }
+                let grammar = language.grammar();
                 let compiled = CompiledQuery {
+                    function_kinds: function_kinds(language)
+                        .iter()
+                        .map(|kind| grammar.id_for_node_kind(kind, true))
+                        .filter(|id| *id != 0)
+                        .collect(),
+                    body_field: grammar.field_id_for_name("body"),
                     name: query.capture_index_for_name("name"),
                     package: query.capture_index_for_name("package"),
                     receiver: query.capture_index_for_name("receiver"),
@@ -251,64 +317,89 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     cursor.set_match_limit(4096);
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut package: Option<String> = None;
-    let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
-    while let Some(found) = matches.next() {
-        let mut definition: Option<(Node, &'static str)> = None;
-        let mut name_node = None;
-        let mut receiver = None;
-        let mut written_scope = None;
-        let mut container = None;
-        for capture in found.captures {
-            let index = capture.index;
-            if Some(index) == compiled.name {
-                name_node = Some(capture.node);
-            } else if Some(index) == compiled.package {
-                package = Some(text(capture.node, source).to_string());
-            } else if Some(index) == compiled.receiver {
-                receiver = Some(capture.node);
-            } else if Some(index) == compiled.scope {
-                written_scope = Some(text(capture.node, source).to_string());
-            } else if Some(index) == compiled.container {
-                container = Some(capture.node);
-            } else if let Some(kind) = compiled.definitions.get(&index) {
-                definition = Some((capture.node, kind));
-            }
+    // Declarations inside function bodies are local, not API; and bodies are most of a file's
+    // nodes. The query runs over the gaps between the largest bodies only (the match cost is
+    // per node visited), and candidates inside any body are dropped afterwards.
+    let bodies = function_bodies(compiled, root);
+    let mut largest = bodies.clone();
+    largest.sort_by_key(|body| std::cmp::Reverse(body.len()));
+    largest.truncate(MAX_SKIPPED_BODIES);
+    largest.sort_by_key(|body| body.start);
+    let mut gaps = Vec::with_capacity(largest.len() + 1);
+    let mut from = 0;
+    for body in largest.iter().chain(std::iter::once(&(source.len()..source.len()))) {
+        if body.start > from {
+            gaps.push(from..body.start);
         }
-        if let (Some(node), Some(name)) = (container, name_node) {
-            candidates.push(Candidate {
-                node,
-                kind: "impl",
-                name: lang::type_name(name, source),
-                scope: None,
-                container_only: true,
-                pattern: found.pattern_index,
-            });
-            continue;
-        }
-        let Some((node, kind)) = definition else {
-            continue;
-        };
-        if node.is_error() || node.is_missing() {
-            continue;
-        }
-        let resolved = match name_node {
-            Some(name) => Some((lang::clean_name(language, text(name, source)), None)),
-            None => lang::declarator_name(node, source),
-        };
-        let Some((name, mut scope)) = resolved else {
-            continue;
-        };
-        if name.is_empty() || !lang::keep(language, kind, node, &name, source) {
-            continue;
-        }
-        if let Some(receiver) = receiver {
-            scope = lang::go_receiver_type(receiver, source);
-        }
-        if written_scope.is_some() {
-            scope = written_scope;
-        }
-        candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
+        from = from.max(body.end);
     }
+    for gap in gaps {
+        cursor.set_byte_range(gap);
+        let mut matches = cursor.matches(&compiled.query, root, source.as_bytes());
+        while let Some(found) = matches.next() {
+            let mut definition: Option<(Node, &'static str)> = None;
+            let mut name_node = None;
+            let mut receiver = None;
+            let mut written_scope = None;
+            let mut container = None;
+            for capture in found.captures {
+                let index = capture.index;
+                if Some(index) == compiled.name {
+                    name_node = Some(capture.node);
+                } else if Some(index) == compiled.package {
+                    package = Some(text(capture.node, source).to_string());
+                } else if Some(index) == compiled.receiver {
+                    receiver = Some(capture.node);
+                } else if Some(index) == compiled.scope {
+                    written_scope = Some(text(capture.node, source).to_string());
+                } else if Some(index) == compiled.container {
+                    container = Some(capture.node);
+                } else if let Some(kind) = compiled.definitions.get(&index) {
+                    definition = Some((capture.node, kind));
+                }
+            }
+            if let (Some(node), Some(name)) = (container, name_node) {
+                candidates.push(Candidate {
+                    node,
+                    kind: "impl",
+                    name: lang::type_name(name, source),
+                    scope: None,
+                    container_only: true,
+                    pattern: found.pattern_index,
+                });
+                continue;
+            }
+            let Some((node, kind)) = definition else {
+                continue;
+            };
+            if node.is_error() || node.is_missing() {
+                continue;
+            }
+            let resolved = match name_node {
+                Some(name) => Some((lang::clean_name(language, text(name, source)), None)),
+                None => lang::declarator_name(node, source),
+            };
+            let Some((name, mut scope)) = resolved else {
+                continue;
+            };
+            if name.is_empty() || !lang::keep(language, kind, node, &name, source) {
+                continue;
+            }
+            if let Some(receiver) = receiver {
+                scope = lang::go_receiver_type(receiver, source);
+            }
+            if written_scope.is_some() {
+                scope = written_scope;
+            }
+            candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
+        }
+    }
+    // `bodies` is sorted and disjoint: a candidate is local when it starts inside one.
+    candidates.retain(|candidate| {
+        let start = candidate.node.start_byte();
+        let after = bodies.partition_point(|body| body.start <= start);
+        after == 0 || !bodies[after - 1].contains(&start)
+    });
     // One symbol per (declaration, name): the earliest pattern wins (patterns go from specific
     // to general, e.g. a Go struct before a generic type alias).
     candidates.sort_by_key(|c| (c.node.start_byte(), std::cmp::Reverse(c.node.end_byte()), c.node.id(), c.pattern));
@@ -506,6 +597,26 @@ mod tests {
         assert_eq!(first, symbol_id("a.rs", "m::f", "function", 0));
         assert_ne!(first, symbol_id("a.rs", "m::f", "function", 1));
         assert_ne!(symbol_id("a", "bc", "k", 0), symbol_id("ab", "c", "k", 0));
+    }
+    #[test]
+    fn every_language_names_real_function_kinds_with_a_body_field() {
+        for language in Language::ALL {
+            let grammar = language.grammar();
+            assert!(grammar.field_id_for_name("body").is_some(), "{}", language.name());
+            for kind in function_kinds(language) {
+                assert_ne!(grammar.id_for_node_kind(kind, true), 0, "{} has no {kind}", language.name());
+            }
+        }
+    }
+
+    #[test]
+    fn declarations_inside_function_bodies_are_local_and_skipped() {
+        let source = "fn api() {\n    fn helper() {}\n    struct Local;\n}\npub struct Kept;\n";
+        let parsed =
+            crate::parse::parse(std::path::Path::new("src/lib.rs"), source.as_bytes(), &Default::default()).unwrap();
+        let names: Vec<String> =
+            extract_symbols("src/lib.rs", &parsed, "h", 0).symbols.into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["api", "Kept"]);
     }
 }
 

@@ -162,7 +162,6 @@ class Loader(Base):
             method pkg.util.config.Loader.root_dir [public] 25:4-27:24 | def root_dir(self) | The root.
             method pkg.util.config.Loader._private [private] 29:4-30:12 | def _private(self) | 
             method pkg.util.config.Loader.fetch [public] 32:4-35:20 | async def fetch(self, url) | 
-            function pkg.util.config.Loader.fetch.inner [public] 33:8-34:16 | def inner() | 
             class pkg.util.config.Loader.Nested [public] 37:4-39:27 | class Nested | 
             method pkg.util.config.Loader.Nested.__repr__ [public] 38:8-39:27 | def __repr__(self) | 
         "#]],
