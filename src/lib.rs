@@ -16,9 +16,11 @@ pub mod config;
 pub mod daemon;
 pub mod embed;
 pub mod lsp;
-pub mod parse;
 pub mod query;
 pub mod store;
-pub mod symbols;
 pub mod synthetic;
 pub mod watch;
+
+// The pure stages live in their own crate (fuzzable without the storage graph); re-exported
+// so that `zenith::parse` and `zenith::symbols` stay the paths used everywhere.
+pub use zenith_syntax::{parse, symbols};

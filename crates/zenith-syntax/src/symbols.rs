@@ -186,27 +186,40 @@ fn function_kinds(language: Language) -> &'static [&'static str] {
 /// of small functions.
 const MAX_SKIPPED_BODIES: usize = 64;
 
-/// Byte ranges of the outermost function bodies, in order, found by an iterative walk that
-/// never enters a function.
-fn function_bodies(compiled: &CompiledQuery, root: Node) -> Vec<std::ops::Range<usize>> {
+/// One iterative walk over the part of the tree outside function bodies (never entering a
+/// function): the byte ranges of the outermost function bodies, in order, and the parent and
+/// previous siblings of every node visited.
+fn outline<'t>(compiled: &CompiledQuery, root: Node<'t>) -> (Vec<std::ops::Range<usize>>, lang::Family<'t>) {
     let mut bodies = Vec::new();
-    let Some(body_field) = compiled.body_field else {
-        return bodies;
-    };
+    let mut family = lang::Family::with_capacity(256);
     let mut cursor = root.walk();
+    // Per open level: its node and the previous (named) child seen so far.
+    let mut levels: Vec<(Node<'t>, Option<Node<'t>>, Option<Node<'t>>)> = Vec::new();
     loop {
         let node = cursor.node();
+        if let Some((parent, prev, prev_named)) = levels.last_mut() {
+            family.record(node, *parent, *prev, *prev_named);
+            *prev = Some(node);
+            if node.is_named() {
+                *prev_named = Some(node);
+            }
+        }
         let is_function = compiled.function_kinds.contains(&node.kind_id());
-        if is_function && let Some(body) = node.child_by_field_id(body_field.get()) {
+        if is_function
+            && let Some(field) = compiled.body_field
+            && let Some(body) = node.child_by_field_id(field.get())
+        {
             bodies.push(body.byte_range());
         }
         if !is_function && cursor.goto_first_child() {
+            levels.push((node, None, None));
             continue;
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
-                return bodies;
+                return (bodies, family);
             }
+            levels.pop();
         }
     }
 }
@@ -320,7 +333,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     // Declarations inside function bodies are local, not API; and bodies are most of a file's
     // nodes. The query runs over the gaps between the largest bodies only (the match cost is
     // per node visited), and candidates inside any body are dropped afterwards.
-    let bodies = function_bodies(compiled, root);
+    let (bodies, family) = outline(compiled, root);
     let mut largest = bodies.clone();
     largest.sort_by_key(|body| std::cmp::Reverse(body.len()));
     largest.truncate(MAX_SKIPPED_BODIES);
@@ -405,13 +418,13 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     candidates.sort_by_key(|c| (c.node.start_byte(), std::cmp::Reverse(c.node.end_byte()), c.node.id(), c.pattern));
     candidates.dedup_by(|later, earlier| later.node.id() == earlier.node.id() && later.name == earlier.name);
 
-    let index_by_node: HashMap<usize, usize> =
+    let index_by_node: rustc_hash::FxHashMap<usize, usize> =
         candidates.iter().enumerate().map(|(index, c)| (c.node.id(), index)).collect();
     // Nearest enclosing candidate of each candidate, found by walking parents (iteratively).
     let parents: Vec<Option<usize>> = candidates
         .iter()
         .map(|candidate| {
-            let mut node = candidate.node.parent();
+            let mut node = family.parent(candidate.node);
             while let Some(current) = node {
                 if let Some(&index) = index_by_node.get(&current.id()) {
                     // `typedef struct s {…} s_t;` declares two names side by side: the struct
@@ -420,7 +433,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
                         return Some(index);
                     }
                 }
-                node = current.parent();
+                node = family.parent(current);
             }
             None
         })
@@ -430,7 +443,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     let mut qualified: Vec<String> = Vec::with_capacity(candidates.len());
     let mut kinds: Vec<&'static str> = Vec::with_capacity(candidates.len());
     let mut visibilities: Vec<String> = Vec::with_capacity(candidates.len());
-    let mut ordinals: HashMap<(String, &'static str), u32> = HashMap::new();
+    let mut ordinals: rustc_hash::FxHashMap<(String, &'static str), u32> = Default::default();
     let mut symbols = Vec::new();
     let partial = parsed.has_errors();
     // Candidates are sorted by start, so a parent is always processed before its children.
@@ -462,8 +475,16 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
             candidate.scope.as_deref(),
         );
         let parent_visibility = parent.map(|p| visibilities[p].as_str());
-        let visibility =
-            lang::visibility(language, candidate.node, &candidate.name, kind, parent_kind, parent_visibility, source);
+        let visibility = lang::visibility(
+            language,
+            candidate.node,
+            &family,
+            &candidate.name,
+            kind,
+            parent_kind,
+            parent_visibility,
+            source,
+        );
         qualified.push(qualified_name.clone());
         kinds.push(kind);
         visibilities.push(visibility.clone());
@@ -473,8 +494,8 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
         let ordinal = ordinals.entry((qualified_name.clone(), kind)).or_insert(0);
         let id = symbol_id(path, &qualified_name, kind, *ordinal);
         *ordinal += 1;
-        let signature = signature(language, candidate.node, source);
-        let doc = lang::doc_comment(language, candidate.node, source).map(|doc| truncate(doc, MAX_DOC_CHARS));
+        let signature = signature(language, candidate.node, &family, source);
+        let doc = lang::doc_comment(language, candidate.node, &family, source).map(|doc| truncate(doc, MAX_DOC_CHARS));
         let start = candidate.node.start_position();
         let end = candidate.node.end_position();
         let start_col_utf16 = utf16_column(source, candidate.node.start_byte(), start.column);
@@ -540,10 +561,10 @@ fn text<'a>(node: Node, source: &'a str) -> &'a str {
 
 /// The declaration head: from the start of the node to the start of its body, whitespace
 /// collapsed. Declarations without a body keep their whole text (cut at a sane length).
-fn signature(language: Language, node: Node, source: &str) -> String {
+fn signature<'t>(language: Language, node: Node<'t>, family: &lang::Family<'t>, source: &str) -> String {
     let end = lang::body_start(language, node).unwrap_or(node.end_byte());
     let head = source.get(node.start_byte()..end.max(node.start_byte())).unwrap_or("");
-    let head = match lang::declaration_keyword(language, node, source) {
+    let head = match lang::declaration_keyword(language, node, family, source) {
         Some(keyword) => std::borrow::Cow::Owned(format!("{keyword} {head}")),
         None => std::borrow::Cow::Borrowed(head),
     };

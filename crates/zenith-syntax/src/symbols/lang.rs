@@ -160,10 +160,15 @@ pub fn is_transparent_container(language: Language, kind: &str) -> bool {
 }
 
 /// The keyword a declarator's head leaves out: `const` / `let` for JS/TS variables.
-pub fn declaration_keyword<'a>(language: Language, node: Node, source: &'a str) -> Option<&'a str> {
+pub fn declaration_keyword<'a, 't>(
+    language: Language,
+    node: Node<'t>,
+    family: &Family<'t>,
+    source: &'a str,
+) -> Option<&'a str> {
     match (language, node.kind()) {
         (Language::JavaScript | Language::TypeScript | Language::Tsx, "variable_declarator") => {
-            let declaration = node.parent()?;
+            let declaration = family.parent(node)?;
             let keyword = declaration.child(0)?;
             (!keyword.is_named()).then(|| text(keyword, source))
         }
@@ -223,9 +228,10 @@ pub fn refine_kind(
 
 /// Normalized visibility: `public` (visible outside its package/module/crate), `internal`
 /// (within its package, crate, assembly or module), `protected`, or `private`.
-pub fn visibility(
+pub fn visibility<'t>(
     language: Language,
-    node: Node,
+    node: Node<'t>,
+    family: &Family<'t>,
     name: &str,
     kind: &str,
     parent_kind: Option<&str>,
@@ -237,7 +243,7 @@ pub fn visibility(
         return "public".to_string();
     }
     let visibility = match language {
-        Language::Rust => rust_visibility(node, kind, parent_kind, inherited, source),
+        Language::Rust => rust_visibility(node, family, kind, parent_kind, inherited, source),
         Language::Python => {
             if name.starts_with("__") && name.ends_with("__") {
                 "public"
@@ -254,7 +260,9 @@ pub fn visibility(
                 "internal"
             }
         }
-        Language::JavaScript | Language::TypeScript | Language::Tsx => js_visibility(node, name, parent_kind, source),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            js_visibility(node, family, name, parent_kind, source)
+        }
         Language::Java => match modifier_words(node, "modifiers", source).as_slice() {
             words if words.contains(&"public") => "public",
             words if words.contains(&"protected") => "protected",
@@ -287,8 +295,8 @@ pub fn visibility(
                 "public"
             }
         }
-        Language::Cpp => cpp_visibility(node, parent_kind, source),
-        Language::Ruby => ruby_visibility(node, name, source),
+        Language::Cpp => cpp_visibility(node, family, parent_kind, source),
+        Language::Ruby => ruby_visibility(node, family, name, source),
         Language::Php => match modifier_words(node, "visibility_modifier", source).as_slice() {
             words if words.contains(&"private") => "private",
             words if words.contains(&"protected") => "protected",
@@ -311,7 +319,14 @@ fn modifier_words<'a>(node: Node, modifier_kind: &str, source: &'a str) -> Vec<&
     words
 }
 
-fn rust_visibility(node: Node, kind: &str, parent_kind: Option<&str>, inherited: &str, source: &str) -> &'static str {
+fn rust_visibility<'t>(
+    node: Node<'t>,
+    family: &Family<'t>,
+    kind: &str,
+    parent_kind: Option<&str>,
+    inherited: &str,
+    source: &str,
+) -> &'static str {
     let mut cursor = node.walk();
     let modifier = node.children(&mut cursor).find(|child| child.kind() == "visibility_modifier");
     if let Some(modifier) = modifier {
@@ -323,7 +338,7 @@ fn rust_visibility(node: Node, kind: &str, parent_kind: Option<&str>, inherited:
         };
     }
     if kind == "macro" {
-        let exported = preceding_attributes(node, source).iter().any(|a| a.contains("macro_export"));
+        let exported = preceding_attributes(node, family, source).iter().any(|a| a.contains("macro_export"));
         return if exported { "public" } else { "internal" };
     }
     match parent_kind {
@@ -331,7 +346,10 @@ fn rust_visibility(node: Node, kind: &str, parent_kind: Option<&str>, inherited:
         // impl are as visible as the trait.
         Some("enum" | "trait" | "enum_member") => leak(inherited),
         Some("impl")
-            if node.parent().and_then(|p| p.parent()).is_some_and(|imp| imp.child_by_field_name("trait").is_some()) =>
+            if family
+                .parent(node)
+                .and_then(|p| family.parent(p))
+                .is_some_and(|imp| imp.child_by_field_name("trait").is_some()) =>
         {
             "public"
         }
@@ -348,21 +366,27 @@ fn leak(visibility: &str) -> &'static str {
     }
 }
 
-fn preceding_attributes(node: Node, source: &str) -> Vec<String> {
+fn preceding_attributes<'t>(node: Node<'t>, family: &Family<'t>, source: &str) -> Vec<String> {
     let mut attributes = Vec::new();
-    let mut sibling = node.prev_named_sibling();
+    let mut sibling = family.prev_named_sibling(node);
     while let Some(current) = sibling {
         match current.kind() {
             "attribute_item" => attributes.push(text(current, source).to_string()),
             "line_comment" | "block_comment" => {}
             _ => break,
         }
-        sibling = current.prev_named_sibling();
+        sibling = family.prev_named_sibling(current);
     }
     attributes
 }
 
-fn js_visibility(node: Node, name: &str, parent_kind: Option<&str>, source: &str) -> &'static str {
+fn js_visibility<'t>(
+    node: Node<'t>,
+    family: &Family<'t>,
+    name: &str,
+    parent_kind: Option<&str>,
+    source: &str,
+) -> &'static str {
     if name.starts_with('#') {
         return "private";
     }
@@ -382,11 +406,11 @@ fn js_visibility(node: Node, name: &str, parent_kind: Option<&str>, source: &str
         return "public";
     }
     // Top level: exported declarations are public, the rest is module-internal.
-    let mut ancestor = node.parent();
+    let mut ancestor = family.parent(node);
     for _ in 0..3 {
         match ancestor {
             Some(current) if current.kind() == "export_statement" => return "public",
-            Some(current) => ancestor = current.parent(),
+            Some(current) => ancestor = family.parent(current),
             None => break,
         }
     }
@@ -398,11 +422,11 @@ fn has_static(node: Node, source: &str) -> bool {
     node.children(&mut cursor).any(|child| child.kind() == "storage_class_specifier" && text(child, source) == "static")
 }
 
-fn cpp_visibility(node: Node, parent_kind: Option<&str>, source: &str) -> &'static str {
+fn cpp_visibility<'t>(node: Node<'t>, family: &Family<'t>, parent_kind: Option<&str>, source: &str) -> &'static str {
     match parent_kind {
         Some("class" | "struct") => {
             // The nearest preceding `public:` / `private:` label in the member list.
-            let mut sibling = node.prev_sibling();
+            let mut sibling = family.prev_sibling(node);
             while let Some(current) = sibling {
                 if current.kind() == "access_specifier" {
                     return match text(current, source).trim_end_matches(':').trim() {
@@ -411,26 +435,29 @@ fn cpp_visibility(node: Node, parent_kind: Option<&str>, source: &str) -> &'stat
                         _ => "public",
                     };
                 }
-                sibling = current.prev_sibling();
+                sibling = family.prev_sibling(current);
             }
-            let class_key =
-                node.parent().and_then(|list| list.parent()).map(|owner| owner.kind()).unwrap_or("struct_specifier");
+            let class_key = family
+                .parent(node)
+                .and_then(|list| family.parent(list))
+                .map(|owner| owner.kind())
+                .unwrap_or("struct_specifier");
             if class_key == "class_specifier" { "private" } else { "public" }
         }
         _ => {
-            let mut ancestor = node.parent();
+            let mut ancestor = family.parent(node);
             while let Some(current) = ancestor {
                 if current.kind() == "namespace_definition" && current.child_by_field_name("name").is_none() {
                     return "private";
                 }
-                ancestor = current.parent();
+                ancestor = family.parent(current);
             }
             if has_static(node, source) { "private" } else { "public" }
         }
     }
 }
 
-fn ruby_visibility(node: Node, name: &str, source: &str) -> &'static str {
+fn ruby_visibility<'t>(node: Node<'t>, family: &Family<'t>, name: &str, source: &str) -> &'static str {
     if node.kind() != "method" {
         return "public";
     }
@@ -438,7 +465,7 @@ fn ruby_visibility(node: Node, name: &str, source: &str) -> &'static str {
         return "private";
     }
     // A bare `private` / `protected` / `public` line switches the mode for later methods.
-    let mut sibling = node.prev_named_sibling();
+    let mut sibling = family.prev_named_sibling(node);
     while let Some(current) = sibling {
         if current.kind() == "identifier" {
             match text(current, source) {
@@ -448,7 +475,7 @@ fn ruby_visibility(node: Node, name: &str, source: &str) -> &'static str {
                 _ => {}
             }
         }
-        sibling = current.prev_named_sibling();
+        sibling = family.prev_named_sibling(current);
     }
     "public"
 }
@@ -485,10 +512,10 @@ pub fn body_start(language: Language, node: Node) -> Option<usize> {
 
 /// The node whose preceding comments document `node`: declarations wrapped by exports,
 /// decorators, templates or multi-spec groups are documented above the wrapper.
-fn doc_anchor(language: Language, node: Node) -> Node {
+fn doc_anchor<'t>(language: Language, node: Node<'t>, family: &Family<'t>) -> Node<'t> {
     let mut anchor = node;
     for _ in 0..4 {
-        let Some(parent) = anchor.parent() else { break };
+        let Some(parent) = family.parent(anchor) else { break };
         let wraps = match language {
             Language::Python => parent.kind() == "decorated_definition",
             Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
@@ -511,21 +538,21 @@ fn doc_anchor(language: Language, node: Node) -> Node {
 }
 
 /// The doc comment of a declaration, in the language's convention, cleaned of comment markers.
-pub fn doc_comment(language: Language, node: Node, source: &str) -> Option<String> {
+pub fn doc_comment<'t>(language: Language, node: Node<'t>, family: &Family<'t>, source: &str) -> Option<String> {
     if language == Language::Python
         && let Some(doc) = python_docstring(node, source)
     {
         return Some(doc);
     }
-    let anchor = doc_anchor(language, node);
+    let anchor = doc_anchor(language, node, family);
     let mut lines: Vec<String> = Vec::new();
     let mut top_row = anchor.start_position().row;
-    let mut sibling = anchor.prev_sibling();
+    let mut sibling = family.prev_sibling(anchor);
     while let Some(current) = sibling {
         let kind = current.kind();
         if matches!(kind, "attribute_item" | "decorator" | "attribute_list") {
             top_row = current.start_position().row;
-            sibling = current.prev_sibling();
+            sibling = family.prev_sibling(current);
             continue;
         }
         if !kind.contains("comment") || current.end_position().row + 1 < top_row {
@@ -545,7 +572,7 @@ pub fn doc_comment(language: Language, node: Node, source: &str) -> Option<Strin
         }
         lines.insert(0, clean_comment(raw, language));
         top_row = current.start_position().row;
-        sibling = current.prev_sibling();
+        sibling = family.prev_sibling(current);
     }
     let doc = lines.join("\n").trim().to_string();
     (!doc.is_empty()).then_some(doc)
@@ -629,4 +656,51 @@ fn python_docstring(node: Node, source: &str) -> Option<String> {
     cleaned.extend(rest.iter().map(|line| line.get(indent..).unwrap_or("").trim_end().to_string()));
     let doc = cleaned.join("\n").trim().to_string();
     (!doc.is_empty()).then_some(doc)
+}
+
+/// Parents and previous siblings of the nodes outside function bodies, recorded by one walk.
+/// tree-sitter finds a node's parent (and so its siblings) by searching down from the root
+/// through every earlier sibling: quadratic on files with thousands of items. Nodes not
+/// recorded fall back to tree-sitter.
+#[derive(Default)]
+pub struct Family<'t> {
+    links: rustc_hash::FxHashMap<usize, Link<'t>>,
+}
+
+#[derive(Clone, Copy)]
+struct Link<'t> {
+    parent: Node<'t>,
+    prev: Option<Node<'t>>,
+    prev_named: Option<Node<'t>>,
+}
+
+impl<'t> Family<'t> {
+    pub fn with_capacity(capacity: usize) -> Family<'t> {
+        Family { links: rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default()) }
+    }
+
+    pub fn record(&mut self, node: Node<'t>, parent: Node<'t>, prev: Option<Node<'t>>, prev_named: Option<Node<'t>>) {
+        self.links.insert(node.id(), Link { parent, prev, prev_named });
+    }
+
+    pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        match self.links.get(&node.id()) {
+            Some(link) => Some(link.parent),
+            None => node.parent(),
+        }
+    }
+
+    pub fn prev_sibling(&self, node: Node<'t>) -> Option<Node<'t>> {
+        match self.links.get(&node.id()) {
+            Some(link) => link.prev,
+            None => node.prev_sibling(),
+        }
+    }
+
+    pub fn prev_named_sibling(&self, node: Node<'t>) -> Option<Node<'t>> {
+        match self.links.get(&node.id()) {
+            Some(link) => link.prev_named,
+            None => node.prev_named_sibling(),
+        }
+    }
 }
