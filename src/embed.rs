@@ -56,6 +56,7 @@ impl Default for EmbedConfig {
 pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
+    pad_id: u32,
     pool: rayon::ThreadPool,
     config: EmbedConfig,
 }
@@ -77,7 +78,9 @@ impl Embedder {
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: config.max_tokens, ..Default::default() }))
             .map_err(|e| load_error("tokenizer.json", e.to_string()))?;
-        tokenizer.with_padding(Some(PaddingParams::default()));
+        // Padding is done per batch (see `forward`), after sorting by token count.
+        tokenizer.with_padding(None);
+        let pad_id = tokenizer.token_to_id(&PaddingParams::default().pad_token).unwrap_or(0);
         let weights =
             std::fs::read(dir.join("model.safetensors")).map_err(|e| load_error("model.safetensors", e.to_string()))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
@@ -88,19 +91,37 @@ impl Embedder {
             .thread_name(|i| format!("znt-embed-{i}"))
             .build()
             .map_err(|e| load_error("thread pool", e.to_string()))?;
-        Ok(Embedder { model, tokenizer, pool, config })
+        Ok(Embedder { model, tokenizer, pad_id, pool, config })
     }
 
     /// Embeds texts; the result is in input order, one unit vector per text.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Sort by length so each batch pads to a similar length; restore order afterwards.
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings =
+            self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        // Sort by token count so each batch pads to almost nothing; restore order afterwards.
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
+        order.sort_by_key(|&i| encodings[i].len());
+        let batches: Vec<&[usize]> = order.chunks(self.config.batch_size.max(1)).collect();
+        // Two batches in flight: the matrix products of one batch use every core, but the
+        // parts between them (softmax, layer norm, small attention products) run on one; a
+        // second batch fills the idle core. Outputs do not depend on batch composition.
+        let embedded: Vec<Result<Vec<Vec<f32>>, EmbedError>> = self.pool.install(|| {
+            use rayon::prelude::*;
+            batches
+                .par_iter()
+                .with_max_len(1)
+                .map(|batch| {
+                    let encodings: Vec<&tokenizers::Encoding> = batch.iter().map(|&i| &encodings[i]).collect();
+                    self.forward(&encodings)
+                })
+                .collect()
+        });
         let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.config.batch_size.max(1)) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let embedded = self.embed_batch(&batch)?;
-            for (&index, vector) in chunk.iter().zip(embedded) {
+        for (batch, result) in batches.iter().zip(embedded) {
+            for (&index, vector) in batch.iter().zip(result?) {
                 vectors[index] = vector;
             }
         }
@@ -109,24 +130,22 @@ impl Embedder {
 
     /// Embeds one query text.
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
+        Ok(self.embed(&[text])?.pop().unwrap_or_default())
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let encodings =
-            self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+    /// One forward pass over encodings of similar length, padded here to the longest.
+    fn forward(&self, encodings: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let batch = encodings.len();
-        let length = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
+        let length = encodings.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(batch * length);
         let mut mask = Vec::with_capacity(batch * length);
-        for encoding in &encodings {
+        for encoding in encodings {
             ids.extend_from_slice(encoding.get_ids());
             mask.extend_from_slice(encoding.get_attention_mask());
+            ids.resize(ids.len() + length - encoding.len(), self.pad_id);
+            mask.resize(mask.len() + length - encoding.len(), 0);
         }
-        self.pool.install(|| {
+        {
             let device = &self.model.device;
             let input_ids = Tensor::from_vec(ids, (batch, length), device)?;
             let token_type_ids = input_ids.zeros_like()?;
@@ -140,6 +159,6 @@ impl Embedder {
             let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
             let vectors = mean.broadcast_div(&norms)?.to_vec2::<f32>()?;
             Ok::<_, EmbedError>(vectors)
-        })
+        }
     }
 }

@@ -152,6 +152,8 @@ struct CompiledQuery {
     definitions: HashMap<u32, &'static str>,
     /// Node kinds of functions, whose `body` holds only local declarations.
     function_kinds: Vec<u16>,
+    /// Node kinds of literal data tables, skipped when large (see [`table_kinds`]).
+    table_kinds: Vec<u16>,
     body_field: Option<std::num::NonZeroU16>,
 }
 
@@ -186,12 +188,45 @@ fn function_kinds(language: Language) -> &'static [&'static str] {
 /// of small functions.
 const MAX_SKIPPED_BODIES: usize = 64;
 
-/// One iterative walk over the part of the tree outside function bodies (never entering a
-/// function): the byte ranges of the outermost function bodies, in order, and the parent and
-/// previous siblings of every node visited.
-fn outline<'t>(compiled: &CompiledQuery, root: Node<'t>) -> (Vec<std::ops::Range<usize>>, lang::Family<'t>) {
-    let mut bodies = Vec::new();
-    let mut family = lang::Family::with_capacity(256);
+/// Large function bodies and data tables (array and initializer literals, which hold no
+/// declarations), in order: the ranges worth cutting out of the query's range. An iterative
+/// walk that never enters a function, a table, or a node smaller than `min_len` bytes (which
+/// cannot hold a range of that size).
+fn skippable_ranges(compiled: &CompiledQuery, root: Node, min_len: usize) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        let kind = node.kind_id();
+        let large = node.byte_range().len() >= min_len;
+        let is_function = compiled.function_kinds.contains(&kind);
+        let is_table = compiled.table_kinds.contains(&kind);
+        if large && is_function {
+            if let Some(body) = compiled.body_field.and_then(|field| node.child_by_field_id(field.get()))
+                && body.byte_range().len() >= min_len
+            {
+                ranges.push(body.byte_range());
+            }
+        } else if large && is_table {
+            ranges.push(node.byte_range());
+        } else if large && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return ranges;
+            }
+        }
+    }
+}
+
+/// Parents and previous siblings of the candidates, their ancestors and those ancestors'
+/// children, from one walk that descends only into nodes containing another candidate.
+fn candidate_family<'t>(root: Node<'t>, candidates: &[Candidate<'t>]) -> lang::Family<'t> {
+    let mut starts: Vec<usize> = candidates.iter().map(|c| c.node.start_byte()).collect();
+    starts.sort_unstable();
+    let ids: rustc_hash::FxHashSet<usize> = candidates.iter().map(|c| c.node.id()).collect();
+    let mut family = lang::Family::with_capacity(candidates.len() * 2);
     let mut cursor = root.walk();
     // Per open level: its node and the previous (named) child seen so far.
     let mut levels: Vec<(Node<'t>, Option<Node<'t>>, Option<Node<'t>>)> = Vec::new();
@@ -204,23 +239,46 @@ fn outline<'t>(compiled: &CompiledQuery, root: Node<'t>) -> (Vec<std::ops::Range
                 *prev_named = Some(node);
             }
         }
-        let is_function = compiled.function_kinds.contains(&node.kind_id());
-        if is_function
-            && let Some(field) = compiled.body_field
-            && let Some(body) = node.child_by_field_id(field.get())
-        {
-            bodies.push(body.byte_range());
-        }
-        if !is_function && cursor.goto_first_child() {
+        let range = node.byte_range();
+        let first = starts.partition_point(|&s| s < range.start);
+        let inside = starts[first..].partition_point(|&s| s < range.end);
+        let holds_another = inside > usize::from(ids.contains(&node.id()));
+        if holds_another && cursor.goto_first_child() {
             levels.push((node, None, None));
             continue;
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
-                return (bodies, family);
+                return family;
             }
             levels.pop();
         }
+    }
+}
+
+/// True when `node` lies in the body of a function: a local declaration, not API.
+fn in_function_body(compiled: &CompiledQuery, family: &lang::Family, node: Node) -> bool {
+    let Some(body_field) = compiled.body_field else {
+        return false;
+    };
+    let mut child = node;
+    while let Some(parent) = family.parent(child) {
+        if compiled.function_kinds.contains(&parent.kind_id())
+            && parent.child_by_field_id(body_field.get()).is_some_and(|body| body.id() == child.id())
+        {
+            return true;
+        }
+        child = parent;
+    }
+    false
+}
+
+/// Node kinds of literal data (lookup tables, generated constants): no declarations inside.
+fn table_kinds(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::Rust => &["array_expression"],
+        Language::C | Language::Cpp => &["initializer_list"],
+        _ => &[],
     }
 }
 
@@ -290,6 +348,11 @@ fn compiled_query(language: Language) -> &'static CompiledQuery {
                         .map(|kind| grammar.id_for_node_kind(kind, true))
                         .filter(|id| *id != 0)
                         .collect(),
+                    table_kinds: table_kinds(language)
+                        .iter()
+                        .map(|kind| grammar.id_for_node_kind(kind, true))
+                        .filter(|id| *id != 0)
+                        .collect(),
                     body_field: grammar.field_id_for_name("body"),
                     name: query.capture_index_for_name("name"),
                     package: query.capture_index_for_name("package"),
@@ -333,9 +396,11 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     // Declarations inside function bodies are local, not API; and bodies are most of a file's
     // nodes. The query runs over the gaps between the largest bodies only (the match cost is
     // per node visited), and candidates inside any body are dropped afterwards.
-    let (bodies, family) = outline(compiled, root);
-    let mut largest = bodies.clone();
-    largest.sort_by_key(|body| std::cmp::Reverse(body.len()));
+    // Each gap costs a query run from the root past every earlier top-level node, so only
+    // ranges large enough to repay that are cut out.
+    let worth_skipping = (8 * root.child_count()).max(1024);
+    let mut largest = skippable_ranges(compiled, root, worth_skipping);
+    largest.sort_by_key(|range| std::cmp::Reverse(range.len()));
     largest.truncate(MAX_SKIPPED_BODIES);
     largest.sort_by_key(|body| body.start);
     let mut gaps = Vec::with_capacity(largest.len() + 1);
@@ -407,12 +472,8 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
             candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
         }
     }
-    // `bodies` is sorted and disjoint: a candidate is local when it starts inside one.
-    candidates.retain(|candidate| {
-        let start = candidate.node.start_byte();
-        let after = bodies.partition_point(|body| body.start <= start);
-        after == 0 || !bodies[after - 1].contains(&start)
-    });
+    let family = candidate_family(root, &candidates);
+    candidates.retain(|candidate| !in_function_body(compiled, &family, candidate.node));
     // One symbol per (declaration, name): the earliest pattern wins (patterns go from specific
     // to general, e.g. a Go struct before a generic type alias).
     candidates.sort_by_key(|c| (c.node.start_byte(), std::cmp::Reverse(c.node.end_byte()), c.node.id(), c.pattern));
@@ -624,7 +685,7 @@ mod tests {
         for language in Language::ALL {
             let grammar = language.grammar();
             assert!(grammar.field_id_for_name("body").is_some(), "{}", language.name());
-            for kind in function_kinds(language) {
+            for kind in function_kinds(language).iter().chain(table_kinds(language)) {
                 assert_ne!(grammar.id_for_node_kind(kind, true), 0, "{} has no {kind}", language.name());
             }
         }

@@ -228,6 +228,8 @@ pub fn refine_kind(
 
 /// Normalized visibility: `public` (visible outside its package/module/crate), `internal`
 /// (within its package, crate, assembly or module), `protected`, or `private`.
+// Every argument is a distinct fact about one declaration; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn visibility<'t>(
     language: Language,
     node: Node<'t>,
