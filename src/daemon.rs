@@ -65,6 +65,9 @@ pub struct IndexReport {
     pub skipped: Vec<Skipped>,
     /// Paths whose symbols were replaced or deleted (what readers must refresh).
     pub replaced_paths: Vec<String>,
+    /// For a delta (`reconcile_paths`): the name entries of exactly the rows committed for
+    /// `replaced_paths`, so readers patch their name index without reading the table back.
+    pub replaced_names: Option<Vec<crate::query::names::NameEntry>>,
 }
 
 fn now_micros() -> i64 {
@@ -157,7 +160,7 @@ pub async fn reconcile(
     let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
     let walk = scan(&root, &options.walk)?;
     let indexed = store.file_hashes().await?;
-    apply(store, walk, indexed, |_| true, options, progress).await
+    apply(store, walk, indexed, |_| true, options, progress, false).await
 }
 
 /// Re-checks only `targets` (absolute files or directories that changed on disk): the delta
@@ -180,7 +183,7 @@ pub async fn reconcile_paths(
                 || path.strip_prefix(target.as_str()).is_some_and(|rest| rest.starts_with('/'))
         })
     };
-    apply(store, walk, indexed, under_target, options, &Silent).await
+    apply(store, walk, indexed, under_target, options, &Silent, true).await
 }
 
 /// The common tail of both reconciles. `in_scope` says which indexed paths the walk was
@@ -193,10 +196,16 @@ async fn apply(
     in_scope: impl Fn(&str) -> bool,
     options: &IndexOptions,
     progress: &dyn IndexProgress,
+    collect_names: bool,
 ) -> anyhow::Result<IndexReport> {
     // Only files of a supported language are candidates; the rest are not read further.
     walk.files.retain(is_source_file);
-    let mut report = IndexReport { files_seen: walk.files.len(), skipped: walk.skipped, ..Default::default() };
+    let mut report = IndexReport {
+        files_seen: walk.files.len(),
+        skipped: walk.skipped,
+        replaced_names: collect_names.then(Vec::new),
+        ..Default::default()
+    };
     for skipped in &report.skipped {
         tracing::info!(path = %skipped.relative, reason = %skipped.reason, "skipped");
     }
@@ -260,6 +269,9 @@ async fn apply(
         }
         report.symbols_written += symbols.len();
         store.replace_files(&paths, &symbols).await?;
+        if let Some(names) = &mut report.replaced_names {
+            names.extend(symbols.iter().map(crate::query::names::NameEntry::from));
+        }
         report.replaced_paths.extend(paths);
         done += group.len();
         progress.files(done, total);
@@ -342,6 +354,10 @@ pub struct WriterStatus {
     /// replaced paths (readers patch just those; empty when only embeddings were added).
     #[serde(skip)]
     pub changed_paths: Option<Vec<String>>,
+    /// With `changed_paths`, the name entries of the rows that commit wrote for those paths,
+    /// when the writer has them (deltas); readers otherwise read the paths' rows back.
+    #[serde(skip)]
+    pub changed_names: Option<Vec<crate::query::names::NameEntry>>,
 }
 
 /// Keeps one workspace's index equal to the workspace, as the only writer of that index.
@@ -373,6 +389,7 @@ impl LiveIndex {
         let report = reconcile(&self.root, &self.store, &self.options, &Silent).await?;
         status.last_errors = report.skipped;
         status.changed_paths = None;
+        status.changed_names = None;
         self.refresh(&mut status, &publish, 0.0).await?;
         let mut embedding_pending = self.embedder.is_some();
         loop {
@@ -385,6 +402,7 @@ impl LiveIndex {
                             self.maintain().await?;
                             let last_commit_ms = status.last_commit_ms;
                             status.changed_paths = Some(Vec::new());
+                            status.changed_names = Some(Vec::new());
                             self.refresh(&mut status, &publish, last_commit_ms).await?;
                         }
                         continue;
@@ -422,15 +440,18 @@ impl LiveIndex {
                     .any(|t| t.file_name().is_some_and(|n| n == ".gitignore" || n == ".ignore" || n == ".zenithignore"))
                 {
                     status.changed_paths = None;
+                    status.changed_names = None;
                     reconcile(&self.root, &self.store, &self.options, &Silent).await?
                 } else {
-                    let report = reconcile_paths(&self.root, &targets, &self.store, &self.options).await?;
+                    let mut report = reconcile_paths(&self.root, &targets, &self.store, &self.options).await?;
                     status.changed_paths = Some(report.replaced_paths.clone());
+                    status.changed_names = report.replaced_names.take();
                     report
                 }
             };
             if full {
                 status.changed_paths = None;
+                status.changed_names = None;
             }
             let elapsed = started.elapsed().as_secs_f64() * 1000.0;
             status.pending_changes = 0;

@@ -658,13 +658,17 @@ async fn follow_status(
         }
         let dataset = folder.dataset.clone();
         let changed = status.changed_paths.clone();
+        let committed_names = status.changed_names.clone();
         let current = folder.names.read().map(|names| names.clone()).unwrap_or_default();
         let rebuilt = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<NameIndex>> {
-            let engine = Engine::shared()?;
-            Ok(match changed {
-                None => Some(NameIndex::new(engine.name_entries(&dataset)?)),
-                Some(paths) if paths.is_empty() => None,
-                Some(paths) => Some(current.with_files_replaced(&paths, engine.name_entries_for(&dataset, &paths)?)),
+            Ok(match (changed, committed_names) {
+                (None, _) => Some(NameIndex::new(Engine::shared()?.name_entries(&dataset)?)),
+                (Some(paths), _) if paths.is_empty() => None,
+                // The writer's delta carries the names of the rows it committed.
+                (Some(paths), Some(names)) => Some(current.with_files_replaced(&paths, names)),
+                (Some(paths), None) => {
+                    Some(current.with_files_replaced(&paths, Engine::shared()?.name_entries_for(&dataset, &paths)?))
+                }
             })
         })
         .await;

@@ -46,6 +46,27 @@ pub struct NameEntry {
     pub end_col_utf16: u32,
 }
 
+impl From<&crate::symbols::Symbol> for NameEntry {
+    /// The name entry of a row as committed (what `Engine::name_entries` reads back).
+    fn from(symbol: &crate::symbols::Symbol) -> NameEntry {
+        NameEntry {
+            id: symbol.id.clone(),
+            name: symbol.name.clone(),
+            qualified_name: symbol.qualified_name.clone(),
+            kind: symbol.kind.clone(),
+            language: symbol.language.clone(),
+            path: symbol.path.clone(),
+            parent: symbol.parent.clone(),
+            start_line: symbol.start_line,
+            start_col: symbol.start_col,
+            end_line: symbol.end_line,
+            end_col: symbol.end_col,
+            start_col_utf16: symbol.start_col_utf16,
+            end_col_utf16: symbol.end_col_utf16,
+        }
+    }
+}
+
 /// How well a name matched, best first when sorted descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MatchTier {

@@ -175,3 +175,33 @@ fn killing_the_daemon_at_random_moments_never_loses_convergence() {
     let _daemon = Daemon::start(root, index.path());
     converges(&rt, root, index.path(), "8 random kills");
 }
+
+#[test]
+fn a_delta_reports_the_names_of_exactly_the_rows_it_committed() {
+    let rt = runtime();
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    write(workspace.path(), "pkg/a.py", "class Alpha:\n    def run(self):\n        pass\n");
+    write(workspace.path(), "pkg/b.py", "def beta():\n    pass\n");
+    let store = rt.block_on(Store::open(&StoreConfig::new(index.path().to_string_lossy().into_owned()))).unwrap();
+    let options = IndexOptions::default();
+    rt.block_on(reconcile(workspace.path(), &store, &options, &Silent)).unwrap();
+    write(
+        workspace.path(),
+        "pkg/a.py",
+        "class Alpha:\n    def run(self):\n        pass\n\ndef gamma(x):\n    return x\n",
+    );
+    std::fs::remove_file(workspace.path().join("pkg/b.py")).unwrap();
+    let targets = [workspace.path().join("pkg/a.py"), workspace.path().join("pkg/b.py")];
+    let report = rt.block_on(zenith::daemon::reconcile_paths(workspace.path(), &targets, &store, &options)).unwrap();
+    let mut reported = report.replaced_names.expect("a delta carries its names");
+    let engine = zenith::query::Engine::shared().unwrap();
+    let mut read_back = engine.name_entries_for(&store.dataset_uri(), &report.replaced_paths).unwrap();
+    for names in [&mut reported, &mut read_back] {
+        names.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    assert_eq!(reported, read_back);
+    let mut names: Vec<&str> = reported.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Alpha", "gamma", "run"]);
+}
