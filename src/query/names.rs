@@ -342,14 +342,17 @@ impl Base {
         self.names.entries.len()
     }
 
+    /// False when the entry's file is superseded (its bit is set in `dead`).
+    fn alive(&self, dead: &[u64], index: usize) -> bool {
+        let file = self.file_of[index] as usize;
+        dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
+    }
+
     /// The best `limit` live matches of the base, possibly with more of the top tiers: every
     /// exact and prefix match, then word-boundary, substring and subsequence matches in rank
     /// order until `limit` is reached.
     fn search<'a>(&'a self, query: &Query, limit: usize, dead: &[u64]) -> Vec<(i64, MatchTier, &'a NameEntry)> {
-        let alive = |index: usize| {
-            let file = self.file_of[index] as usize;
-            dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
-        };
+        let alive = |index: usize| self.alive(dead, index);
         let names = &self.names;
         let mut found = Vec::new();
         if query.text.is_empty() {
@@ -369,6 +372,9 @@ impl Base {
             }
             query.classify(&names.entries[index].name, &names.lower[index], names.starts[index])
         };
+        let hit = |index: usize, tier: MatchTier| {
+            (score(tier, &names.entries[index], query.text), tier, &names.entries[index])
+        };
         // Exact and prefix: a contiguous range of the name-sorted permutation, the exact names
         // at its start.
         let by_name = |from: usize, test: &dyn Fn(&str) -> bool| {
@@ -378,7 +384,7 @@ impl Base {
         let exact_end = by_name(first, &|lower| lower == query.lower);
         let prefix_end = by_name(exact_end, &|lower| lower.starts_with(&query.lower));
         let mut push = |index: usize, tier: MatchTier| {
-            found.push((score(tier, &names.entries[index], query.text), tier, &names.entries[index]));
+            found.push(hit(index, tier));
         };
         // In this range every live name is an exact or prefix match case-insensitively; a
         // case-sensitive query also needs the case to match (the rest are found later).
@@ -445,11 +451,7 @@ impl Base {
         for &index in candidates.map(Vec::as_slice).unwrap_or_default() {
             let index = index as usize;
             if classify(index) == Some(MatchTier::WordBoundary) {
-                found.push((
-                    score(MatchTier::WordBoundary, &names.entries[index], query.text),
-                    MatchTier::WordBoundary,
-                    &names.entries[index],
-                ));
+                found.push(hit(index, MatchTier::WordBoundary));
                 boundary += 1;
                 if boundary == need {
                     return found;
@@ -478,11 +480,7 @@ impl Base {
                 }
                 let index = index as usize;
                 if classify(index) == Some(MatchTier::Substring) {
-                    found.push((
-                        score(MatchTier::Substring, &names.entries[index], query.text),
-                        MatchTier::Substring,
-                        &names.entries[index],
-                    ));
+                    found.push(hit(index, MatchTier::Substring));
                     substrings += 1;
                     if substrings == need {
                         return found;
@@ -512,7 +510,7 @@ impl Base {
                     }
                     _ => continue,
                 };
-                found.push((score(tier, &names.entries[index], query.text), tier, &names.entries[index]));
+                found.push(hit(index, tier));
                 if substrings == need || (!short && subsequences + substrings == need) {
                     return found;
                 }
@@ -594,10 +592,7 @@ impl NameIndex {
     fn live_entries(&self) -> Vec<NameEntry> {
         let dead = &self.dead;
         let base = &self.base;
-        let alive = |index: usize| {
-            let file = base.file_of[index] as usize;
-            dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
-        };
+        let alive = |index: usize| base.alive(dead, index);
         let mut entries: Vec<NameEntry> =
             base.names.entries.iter().enumerate().filter(|(i, _)| alive(*i)).map(|(_, e)| e.clone()).collect();
         for file in self.overlay.values() {

@@ -205,3 +205,47 @@ fn a_delta_reports_the_names_of_exactly_the_rows_it_committed() {
     names.sort();
     assert_eq!(names, ["Alpha", "gamma", "run"]);
 }
+
+/// Runs `znt index --no-embed` on `workspace`. As root, permission bits do not apply, so the
+/// indexer runs without the two capabilities that bypass them (`setpriv`, util-linux): a
+/// mode-000 file is then as unreadable to it as to any user.
+fn index_without_dac_override(workspace: &Path, index: &Path) -> std::process::Output {
+    let znt = env!("CARGO_BIN_EXE_znt");
+    // SAFETY: geteuid has no preconditions.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        let mut command = Command::new("setpriv");
+        command.args(["--bounding-set=-dac_override,-dac_read_search", "--", znt]);
+        command
+    } else {
+        Command::new(znt)
+    };
+    command.args(["index", "--no-embed", "--index-dir"]).arg(index).arg(workspace).env("RUST_LOG", "zenith=info");
+    command.output().unwrap()
+}
+
+#[test]
+fn a_permission_denied_file_is_skipped_with_its_reason_and_indexed_once_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let rt = runtime();
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let root = workspace.path();
+    write(root, "src/open.rs", "pub fn readable() {}\n");
+    write(root, "src/locked.rs", "pub fn locked_away() {}\n");
+    let locked = root.join("src/locked.rs");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let output = index_without_dac_override(root, index.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("locked.rs") && log.to_lowercase().contains("permission denied"), "no logged reason: {log}");
+    // Everything else is indexed: the table equals a fresh index of the tree without it.
+    let readable_only = tempfile::tempdir().unwrap();
+    write(readable_only.path(), "src/open.rs", "pub fn readable() {}\n");
+    assert_eq!(indexed(&rt, index.path()), fresh_index(&rt, readable_only.path()));
+
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = index_without_dac_override(root, index.path());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(indexed(&rt, index.path()), fresh_index(&rt, root));
+}
