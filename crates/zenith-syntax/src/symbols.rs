@@ -186,7 +186,7 @@ fn function_kinds(language: Language) -> &'static [&'static str] {
 /// At most this many function bodies are cut out of the query's range (the largest ones):
 /// each gap is one query run from the root, so the count is bounded on files with thousands
 /// of small functions.
-const MAX_SKIPPED_BODIES: usize = 64;
+const MAX_SKIPPED_BODIES: usize = 256;
 
 /// Large function bodies and data tables (array and initializer literals, which hold no
 /// declarations), in order: the ranges worth cutting out of the query's range. An iterative
@@ -398,7 +398,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     // per node visited), and candidates inside any body are dropped afterwards.
     // Each gap costs a query run from the root past every earlier top-level node, so only
     // ranges large enough to repay that are cut out.
-    let worth_skipping = (8 * root.child_count()).max(1024);
+    let worth_skipping = (4 * root.child_count()).max(256);
     let mut largest = skippable_ranges(compiled, root, worth_skipping);
     largest.sort_by_key(|range| std::cmp::Reverse(range.len()));
     largest.truncate(MAX_SKIPPED_BODIES);
