@@ -154,6 +154,10 @@ struct CompiledQuery {
     function_kinds: Vec<u16>,
     /// Node kinds of literal data tables, skipped when large (see [`table_kinds`]).
     table_kinds: Vec<u16>,
+    /// Node kinds the simple walk does not enter (see [`leaf_kinds`]).
+    leaf_kinds: Vec<u16>,
+    /// Set when every pattern is simple: then no query runs (see [`SimplePattern`]).
+    simple: Option<rustc_hash::FxHashMap<u16, Vec<SimplePattern>>>,
     body_field: Option<std::num::NonZeroU16>,
 }
 
@@ -273,6 +277,30 @@ fn in_function_body(compiled: &CompiledQuery, family: &lang::Family, node: Node)
     false
 }
 
+/// Node kinds that hold no declarations of the language's simple patterns below them, so the
+/// simple walk does not enter them (imports, attributes, signatures without bodies, macro
+/// definitions and calls — whose bodies are token trees — and comments).
+fn leaf_kinds(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::Rust => &[
+            "use_declaration",
+            "extern_crate_declaration",
+            "attribute_item",
+            "inner_attribute_item",
+            "macro_definition",
+            "macro_invocation",
+            "function_signature_item",
+            "type_item",
+            "associated_type",
+            "field_declaration",
+            "line_comment",
+            "block_comment",
+            "visibility_modifier",
+        ],
+        _ => &[],
+    }
+}
+
 /// Node kinds of literal data (lookup tables, generated constants): no declarations inside.
 fn table_kinds(language: Language) -> &'static [&'static str] {
     match language {
@@ -354,6 +382,8 @@ fn compiled_query(language: Language) -> &'static CompiledQuery {
                         .filter(|id| *id != 0)
                         .collect(),
                     body_field: grammar.field_id_for_name("body"),
+                    simple: simple_patterns(language, query_source(language)),
+                    leaf_kinds: leaf_kinds(language).iter().flat_map(|kind| kind_ids(&grammar, kind)).collect(),
                     name: query.capture_index_for_name("name"),
                     package: query.capture_index_for_name("package"),
                     receiver: query.capture_index_for_name("receiver"),
@@ -381,12 +411,194 @@ struct Candidate<'tree> {
     pattern: usize,
 }
 
+/// A definition pattern simple enough to be matched by node kind during a walk instead of by
+/// the query cursor (which visits every node with a costlier state machine):
+/// `(kind field: (child) @name) @definition.k` or `… @container`, optionally inside
+/// `(parent …)`. A language whose patterns are all of this shape is extracted by one walk that
+/// never enters function bodies or data tables.
+struct SimplePattern {
+    parents: Option<Vec<u16>>,
+    field: u16,
+    /// Allowed kinds of the named child; `None` for `(_)` (any named node).
+    children: Option<Vec<u16>>,
+    /// The symbol kind; `None` for a container.
+    kind: Option<&'static str>,
+    pattern: usize,
+}
+
+/// Every named node-kind id with this name (aliases share a name).
+fn kind_ids(grammar: &tree_sitter::Language, name: &str) -> Vec<u16> {
+    (0..grammar.node_kind_count() as u16)
+        .filter(|&id| grammar.node_kind_is_named(id) && grammar.node_kind_for_id(id) == Some(name))
+        .collect()
+}
+
+/// The language's patterns by node kind, when every one of them is simple (one per line).
+fn simple_patterns(language: Language, source: &str) -> Option<rustc_hash::FxHashMap<u16, Vec<SimplePattern>>> {
+    let grammar = language.grammar();
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let ids = |name: &str| Some(kind_ids(&grammar, name)).filter(|ids| !ids.is_empty());
+    let mut table: rustc_hash::FxHashMap<u16, Vec<SimplePattern>> = Default::default();
+    let lines = source.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with(';'));
+    for (pattern, line) in lines.enumerate() {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let (parent, rest) = match tokens.len() {
+            5 => (None, &tokens[..]),
+            6 => (Some(tokens[0].strip_prefix('(')?), &tokens[1..]),
+            _ => return None,
+        };
+        let kind = rest[0].strip_prefix('(')?;
+        let field = rest[1].strip_suffix(':')?;
+        let child = rest[2].strip_prefix('(')?.strip_suffix(')')?;
+        let capture = if parent.is_some() { rest[4].strip_suffix(')')? } else { rest[4] };
+        if rest[3] != "@name)" || ![kind, field, child].into_iter().chain(parent).all(word) {
+            return None;
+        }
+        let symbol_kind = match capture.strip_prefix('@')? {
+            "container" => None,
+            other => Some(*KINDS.iter().find(|k| Some(**k) == other.strip_prefix("definition."))?),
+        };
+        let parents = match parent {
+            Some(parent) => Some(ids(parent)?),
+            None => None,
+        };
+        let children = if child == "_" { None } else { Some(ids(child)?) };
+        let field = grammar.field_id_for_name(field)?.get();
+        for id in ids(kind)? {
+            table.entry(id).or_default().push(SimplePattern {
+                parents: parents.clone(),
+                field,
+                children: children.clone(),
+                kind: symbol_kind,
+                pattern,
+            });
+        }
+    }
+    Some(table)
+}
+
+/// The candidates of a language whose patterns are all simple: one walk, entering neither
+/// function bodies (local declarations) nor data tables.
+fn walk_simple<'t>(
+    compiled: &CompiledQuery,
+    table: &rustc_hash::FxHashMap<u16, Vec<SimplePattern>>,
+    root: Node<'t>,
+    language: Language,
+    source: &str,
+    candidates: &mut Vec<Candidate<'t>>,
+) {
+    let mut cursor = root.walk();
+    let mut parents: Vec<u16> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let kind = node.kind_id();
+        for pattern in table.get(&kind).map(Vec::as_slice).unwrap_or_default() {
+            if let Some(allowed) = &pattern.parents
+                && !parents.last().is_some_and(|parent| allowed.contains(parent))
+            {
+                continue;
+            }
+            let Some(child) = node.child_by_field_id(pattern.field) else {
+                continue;
+            };
+            let child_fits = match &pattern.children {
+                Some(allowed) => allowed.contains(&child.kind_id()),
+                None => child.is_named(),
+            };
+            if !child_fits {
+                continue;
+            }
+            let captured = Captured {
+                definition: pattern.kind.map(|symbol_kind| (node, symbol_kind)),
+                name_node: Some(child),
+                receiver: None,
+                written_scope: None,
+                container: pattern.kind.is_none().then_some(node),
+            };
+            add_candidate(candidates, language, source, captured, pattern.pattern);
+        }
+        let opaque = compiled.function_kinds.contains(&kind)
+            || compiled.table_kinds.contains(&kind)
+            || compiled.leaf_kinds.contains(&kind);
+        if !opaque && cursor.goto_first_child() {
+            parents.push(kind);
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return;
+            }
+            parents.pop();
+        }
+    }
+}
+
+/// What one match of a definition pattern captured.
+struct Captured<'t> {
+    definition: Option<(Node<'t>, &'static str)>,
+    name_node: Option<Node<'t>>,
+    receiver: Option<Node<'t>>,
+    written_scope: Option<String>,
+    container: Option<Node<'t>>,
+}
+
+/// Turns one match into a candidate (or nothing, for unusable names and damaged nodes).
+fn add_candidate<'t>(
+    candidates: &mut Vec<Candidate<'t>>,
+    language: Language,
+    source: &str,
+    captured: Captured<'t>,
+    pattern: usize,
+) {
+    let Captured { definition, name_node, receiver, written_scope, container } = captured;
+    if let (Some(node), Some(name)) = (container, name_node) {
+        candidates.push(Candidate {
+            node,
+            kind: "impl",
+            name: lang::type_name(name, source),
+            scope: None,
+            container_only: true,
+            pattern,
+        });
+        return;
+    }
+    let Some((node, kind)) = definition else {
+        return;
+    };
+    if node.is_error() || node.is_missing() {
+        return;
+    }
+    let resolved = match name_node {
+        Some(name) => Some((lang::clean_name(language, text(name, source)), None)),
+        None => lang::declarator_name(node, source),
+    };
+    let Some((name, mut scope)) = resolved else {
+        return;
+    };
+    if name.is_empty() || !lang::keep(language, kind, node, &name, source) {
+        return;
+    }
+    if let Some(receiver) = receiver {
+        scope = lang::go_receiver_type(receiver, source);
+    }
+    if written_scope.is_some() {
+        scope = written_scope;
+    }
+    candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern });
+}
+
 /// Extracts the API symbols of a parsed file. Never panics on broken code: syntax errors only
 /// lose the declarations they damage, and the result is marked partial.
 pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64) -> Extraction {
+    extract(path, parsed, file_hash, indexed_at, true)
+}
+
+/// [`extract_symbols`], optionally without the simple walk (tests compare the two paths).
+fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, allow_walk: bool) -> Extraction {
     let language = parsed.language;
     let source = parsed.text.as_str();
     let compiled = compiled_query(language);
+    let simple = compiled.simple.as_ref().filter(|_| allow_walk);
     let root = parsed.tree.root_node();
     let mut cursor = QueryCursor::new();
     // Bounds the work on pathological inputs; a match limit only drops matches, never panics.
@@ -399,7 +611,8 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
     // Each gap costs a query run from the root past every earlier top-level node, so only
     // ranges large enough to repay that are cut out.
     let worth_skipping = (4 * root.child_count()).max(256);
-    let mut largest = skippable_ranges(compiled, root, worth_skipping);
+    // (A language matched by the simple walk runs no query: nothing to cut out.)
+    let mut largest = if simple.is_some() { Vec::new() } else { skippable_ranges(compiled, root, worth_skipping) };
     largest.sort_by_key(|range| std::cmp::Reverse(range.len()));
     largest.truncate(MAX_SKIPPED_BODIES);
     largest.sort_by_key(|body| body.start);
@@ -410,6 +623,10 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
             gaps.push(from..body.start);
         }
         from = from.max(body.end);
+    }
+    if let Some(table) = simple {
+        walk_simple(compiled, table, root, language, source, &mut candidates);
+        gaps.clear();
     }
     for gap in gaps {
         cursor.set_byte_range(gap);
@@ -436,40 +653,8 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
                     definition = Some((capture.node, kind));
                 }
             }
-            if let (Some(node), Some(name)) = (container, name_node) {
-                candidates.push(Candidate {
-                    node,
-                    kind: "impl",
-                    name: lang::type_name(name, source),
-                    scope: None,
-                    container_only: true,
-                    pattern: found.pattern_index,
-                });
-                continue;
-            }
-            let Some((node, kind)) = definition else {
-                continue;
-            };
-            if node.is_error() || node.is_missing() {
-                continue;
-            }
-            let resolved = match name_node {
-                Some(name) => Some((lang::clean_name(language, text(name, source)), None)),
-                None => lang::declarator_name(node, source),
-            };
-            let Some((name, mut scope)) = resolved else {
-                continue;
-            };
-            if name.is_empty() || !lang::keep(language, kind, node, &name, source) {
-                continue;
-            }
-            if let Some(receiver) = receiver {
-                scope = lang::go_receiver_type(receiver, source);
-            }
-            if written_scope.is_some() {
-                scope = written_scope;
-            }
-            candidates.push(Candidate { node, kind, name, scope, container_only: false, pattern: found.pattern_index });
+            let captured = Captured { definition, name_node, receiver, written_scope, container };
+            add_candidate(&mut candidates, language, source, captured, found.pattern_index);
         }
     }
     let family = candidate_family(root, &candidates);
@@ -586,8 +771,9 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
             embedding: None,
         });
     }
+    let module = path_module(language, path);
     for symbol in &mut symbols {
-        symbol.text_hash = content_hash(embedding_text(symbol).as_bytes());
+        symbol.text_hash = content_hash(embedding_text_in(symbol, module.as_ref()).as_bytes());
     }
     Extraction { symbols, partial }
 }
@@ -597,11 +783,18 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
 /// (`parseConfigFile`) half-way. The module implied by the file path is left out, so moving a
 /// file does not change the text and its vectors are reused. Documented in docs/schema.md.
 pub fn embedding_text(symbol: &Symbol) -> String {
-    let module = Language::from_name(&symbol.language).and_then(|language| {
-        lang::module_from_path(language, &symbol.path).map(|module| (module, lang::separator(language, None)))
-    });
+    let module = Language::from_name(&symbol.language).and_then(|language| path_module(language, &symbol.path));
+    embedding_text_in(symbol, module.as_ref())
+}
+
+/// The module a file's path implies, with the language's separator.
+fn path_module(language: Language, path: &str) -> Option<(String, &'static str)> {
+    lang::module_from_path(language, path).map(|module| (module, lang::separator(language, None)))
+}
+
+/// [`embedding_text`] with the path's module already derived (once per file, not per symbol).
+fn embedding_text_in(symbol: &Symbol, module: Option<&(String, &'static str)>) -> String {
     let local_name = module
-        .as_ref()
         .and_then(|(module, separator)| {
             symbol.qualified_name.strip_prefix(module.as_str()).and_then(|rest| rest.strip_prefix(separator))
         })
@@ -685,7 +878,7 @@ mod tests {
         for language in Language::ALL {
             let grammar = language.grammar();
             assert!(grammar.field_id_for_name("body").is_some(), "{}", language.name());
-            for kind in function_kinds(language).iter().chain(table_kinds(language)) {
+            for kind in function_kinds(language).iter().chain(table_kinds(language)).chain(leaf_kinds(language)) {
                 assert_ne!(grammar.id_for_node_kind(kind, true), 0, "{} has no {kind}", language.name());
             }
         }
@@ -699,6 +892,28 @@ mod tests {
         let names: Vec<String> =
             extract_symbols("src/lib.rs", &parsed, "h", 0).symbols.into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["api", "Kept"]);
+    }
+    #[test]
+    fn the_simple_walk_finds_exactly_what_the_query_finds() {
+        assert!(compiled_query(Language::Rust).simple.is_some(), "every Rust pattern is simple");
+        let sources = [
+            include_str!("symbols.rs"),
+            include_str!("symbols/lang.rs"),
+            include_str!("parse.rs"),
+            include_str!("symbols/fixture_tests.rs"),
+            "mod a { pub struct S { pub f: u8, g: u16 } impl S { pub fn m(&self) {} } trait T { type X; fn n(); } }\n\
+             union U { a: u32 } enum E { A, B(u8) } macro_rules! mac { () => {} } static Z: u8 = 0;\n\
+             extern \"C\" { fn ffi(x: i32); } const _: () = { impl S { fn hidden() {} } };\n\
+             fn broken( { struct Inner; }\n",
+        ];
+        for source in sources {
+            let parsed =
+                crate::parse::parse(std::path::Path::new("src/x.rs"), source.as_bytes(), &Default::default()).unwrap();
+            let walked = extract("src/x.rs", &parsed, "h", 0, true);
+            let queried = extract("src/x.rs", &parsed, "h", 0, false);
+            assert!(!walked.symbols.is_empty());
+            assert_eq!(walked, queried);
+        }
     }
 }
 
