@@ -170,17 +170,18 @@ pub enum SkipReason {
     Deadline(Duration),
 }
 
-/// A parsed source file.
-pub struct ParsedFile {
+/// A parsed source file, borrowing the caller's bytes when they are valid UTF-8 (no copy of
+/// the file).
+pub struct ParsedFile<'a> {
     pub language: Language,
     /// The text that was parsed. Invalid UTF-8 is decoded lossily (U+FFFD), so a file with a
     /// stray Latin-1 byte still yields its symbols; `lossy_utf8` records that it happened.
-    pub text: String,
+    pub text: std::borrow::Cow<'a, str>,
     pub lossy_utf8: bool,
     pub tree: Tree,
 }
 
-impl ParsedFile {
+impl ParsedFile<'_> {
     /// True when tree-sitter had to recover from syntax errors somewhere in the file.
     pub fn has_errors(&self) -> bool {
         self.tree.root_node().has_error()
@@ -188,7 +189,7 @@ impl ParsedFile {
 }
 
 /// Parses `bytes` (the content of `path`), applying the limits.
-pub fn parse(path: &Path, bytes: &[u8], limits: &ParseLimits) -> Result<ParsedFile, SkipReason> {
+pub fn parse<'a>(path: &Path, bytes: &'a [u8], limits: &ParseLimits) -> Result<ParsedFile<'a>, SkipReason> {
     if bytes[..bytes.len().min(8192)].contains(&0) {
         return Err(SkipReason::Binary);
     }
@@ -196,13 +197,11 @@ pub fn parse(path: &Path, bytes: &[u8], limits: &ParseLimits) -> Result<ParsedFi
         return Err(SkipReason::TooLarge { size: bytes.len(), limit: limits.max_file_bytes });
     }
     let language = Language::detect(path, bytes).ok_or(SkipReason::UnsupportedLanguage)?;
-    let (text, lossy_utf8) = match String::from_utf8_lossy(bytes) {
-        std::borrow::Cow::Borrowed(text) => (text.to_string(), false),
-        std::borrow::Cow::Owned(text) => (text, true),
-    };
+    let text = String::from_utf8_lossy(bytes);
+    let lossy_utf8 = matches!(text, std::borrow::Cow::Owned(_));
     let parse_input = match language {
         Language::C | Language::Cpp => blank_cplusplus_linkage_guards(&text),
-        _ => std::borrow::Cow::Borrowed(text.as_str()),
+        _ => std::borrow::Cow::Borrowed(&*text),
     };
     let tree = parse_text(language, &parse_input, limits.deadline)?;
     Ok(ParsedFile { language, text, lossy_utf8, tree })

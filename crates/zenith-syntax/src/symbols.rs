@@ -74,35 +74,33 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// `HTTPServer_v2` → `http server v2`. Used for full-text search and embedding texts, so that
 /// natural-language queries match code identifiers.
 pub fn split_identifier(identifier: &str) -> String {
-    let chars: Vec<char> = identifier.chars().collect();
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for (index, &ch) in chars.iter().enumerate() {
+    let mut words = String::with_capacity(identifier.len() + 4);
+    // `in_word`: the output's last word is still open (no separator written after it).
+    let mut in_word = false;
+    let mut chars = identifier.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(ch) = chars.next() {
         if !ch.is_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
+            in_word = false;
+            previous = Some(ch);
             continue;
         }
-        let previous = index.checked_sub(1).map(|i| chars[i]);
-        let next = chars.get(index + 1).copied();
         let boundary = match previous {
             Some(prev) if prev.is_alphanumeric() => {
                 // fooBar | foo2Bar | HTTPServer (the S of Server starts a word)
                 (ch.is_uppercase() && (prev.is_lowercase() || prev.is_numeric()))
-                    || (ch.is_uppercase() && prev.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+                    || (ch.is_uppercase() && prev.is_uppercase() && chars.peek().is_some_and(|n| n.is_lowercase()))
             }
             _ => false,
         };
-        if boundary && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
+        if (boundary || !in_word) && !words.is_empty() {
+            words.push(' ');
         }
-        current.extend(ch.to_lowercase());
+        in_word = true;
+        words.extend(ch.to_lowercase());
+        previous = Some(ch);
     }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words.join(" ")
+    words
 }
 
 /// Builds the full-text search document of a symbol from its parts.
@@ -596,7 +594,7 @@ pub fn extract_symbols(path: &str, parsed: &ParsedFile, file_hash: &str, indexed
 /// [`extract_symbols`], optionally without the simple walk (tests compare the two paths).
 fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, allow_walk: bool) -> Extraction {
     let language = parsed.language;
-    let source = parsed.text.as_str();
+    let source: &str = &parsed.text;
     let compiled = compiled_query(language);
     let simple = compiled.simple.as_ref().filter(|_| allow_walk);
     let root = parsed.tree.root_node();
@@ -688,7 +686,7 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
     let package_prefix = package.or_else(|| lang::module_from_path(language, path));
     let mut qualified: Vec<String> = Vec::with_capacity(candidates.len());
     let mut kinds: Vec<&'static str> = Vec::with_capacity(candidates.len());
-    let mut visibilities: Vec<String> = Vec::with_capacity(candidates.len());
+    let mut visibilities: Vec<&'static str> = Vec::with_capacity(candidates.len());
     let mut ordinals: rustc_hash::FxHashMap<(String, &'static str), u32> = Default::default();
     let mut symbols = Vec::new();
     let partial = parsed.has_errors();
@@ -720,7 +718,7 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
             parent_name,
             candidate.scope.as_deref(),
         );
-        let parent_visibility = parent.map(|p| visibilities[p].as_str());
+        let parent_visibility = parent.map(|p| visibilities[p]);
         let visibility = lang::visibility(
             language,
             candidate.node,
@@ -733,7 +731,7 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
         );
         qualified.push(qualified_name.clone());
         kinds.push(kind);
-        visibilities.push(visibility.clone());
+        visibilities.push(visibility);
         if candidate.container_only {
             continue;
         }
@@ -758,7 +756,7 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
             qualified_name,
             signature,
             doc,
-            visibility,
+            visibility: visibility.to_string(),
             start_line: start.row as u32,
             start_col: start.column as u32,
             end_line: end.row as u32,

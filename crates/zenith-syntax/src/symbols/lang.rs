@@ -239,10 +239,10 @@ pub fn visibility<'t>(
     parent_kind: Option<&str>,
     parent_visibility: Option<&str>,
     source: &str,
-) -> String {
+) -> &'static str {
     let inherited = parent_visibility.unwrap_or("public");
     if matches!(kind, "namespace") || (kind == "module" && language != Language::Rust) {
-        return "public".to_string();
+        return "public";
     }
     let visibility = match language {
         Language::Rust => rust_visibility(node, family, kind, parent_kind, inherited, source),
@@ -305,7 +305,7 @@ pub fn visibility<'t>(
             _ => "public",
         },
     };
-    visibility.to_string()
+    visibility
 }
 
 /// Words of the children of `node` whose kind is `modifier_kind` (and of their children, for
