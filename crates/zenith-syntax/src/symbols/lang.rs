@@ -244,7 +244,7 @@ pub fn visibility<'t>(
     if matches!(kind, "namespace") || (kind == "module" && language != Language::Rust) {
         return "public";
     }
-    let visibility = match language {
+    match language {
         Language::Rust => rust_visibility(node, family, kind, parent_kind, inherited, source),
         Language::Python => {
             if name.starts_with("__") && name.ends_with("__") {
@@ -304,8 +304,7 @@ pub fn visibility<'t>(
             words if words.contains(&"protected") => "protected",
             _ => "public",
         },
-    };
-    visibility
+    }
 }
 
 /// Words of the children of `node` whose kind is `modifier_kind` (and of their children, for
