@@ -48,6 +48,8 @@ pub struct EmbedSection {
     pub threads: Option<usize>,
     pub batch_size: Option<usize>,
     pub max_tokens: Option<usize>,
+    /// `full` (f32, the default) or `int8`.
+    pub precision: Option<crate::embed::Precision>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -104,6 +106,7 @@ fn overlay(base: &mut ConfigFile, layer: ConfigFile) {
     take!(embed.threads);
     take!(embed.batch_size);
     take!(embed.max_tokens);
+    take!(embed.precision);
     take!(lsp.symbol_limit);
     take!(lsp.batch_window_ms);
 }
@@ -160,6 +163,7 @@ fn settings_from(file: ConfigFile, sources: Vec<PathBuf>) -> Settings {
         threads: file.embed.threads.unwrap_or(defaults.threads),
         batch_size: file.embed.batch_size.unwrap_or(defaults.batch_size),
         max_tokens: file.embed.max_tokens.unwrap_or(defaults.max_tokens),
+        precision: file.embed.precision.unwrap_or(defaults.precision),
     };
     Settings {
         index_dir: file.index.dir,

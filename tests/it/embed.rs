@@ -2,7 +2,7 @@
 //! embedding back-fill with its content-addressed cache.
 
 use zenith::daemon::{IndexOptions, Silent, embed_pending, reconcile};
-use zenith::embed::{EmbedConfig, Embedder};
+use zenith::embed::{EmbedConfig, Embedder, Precision};
 use zenith::store::{Store, StoreConfig};
 
 use crate::support::runtime;
@@ -18,13 +18,14 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (norm(a) * norm(b))
 }
 
-#[test]
-fn vectors_match_sentence_transformers_on_fixed_texts() {
+/// The fixed texts and sentence-transformers' vectors for them.
+fn reference_fixture() -> (Vec<String>, Vec<Vec<f32>>) {
     let fixture =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/reference_vectors.json"))
             .unwrap();
     let fixture: serde_json::Value = serde_json::from_str(&fixture).unwrap();
-    let texts: Vec<&str> = fixture["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let texts: Vec<String> =
+        fixture["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
     let expected: Vec<Vec<f32>> = fixture["vectors"]
         .as_array()
         .unwrap()
@@ -32,20 +33,41 @@ fn vectors_match_sentence_transformers_on_fixed_texts() {
         .map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
         .collect();
     assert!(texts.len() >= 50);
-    let embedder = embedder();
+    (texts, expected)
+}
+
+/// Embeds the fixture's texts and returns the lowest cosine to the reference (and its text).
+fn worst_agreement(embedder: &Embedder) -> (f32, String) {
+    let (texts, expected) = reference_fixture();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
     let ours = embedder.embed(&texts).unwrap();
-    let mut worst = (1.0f32, "");
+    let mut worst = (1.0f32, String::new());
     for ((vector, reference), text) in ours.iter().zip(&expected).zip(&texts) {
         assert_eq!(vector.len(), 384);
         let similarity = cosine(vector, reference);
         if similarity < worst.0 {
-            worst = (similarity, text);
+            worst = (similarity, text.to_string());
         }
     }
-    assert!(worst.0 >= 0.999, "cosine {} for {:?}", worst.0, worst.1);
     // Batching and order do not change a text's vector.
     let single = embedder.embed_query(texts[7]).unwrap();
     assert!(cosine(&single, &ours[7]) > 0.9999);
+    worst
+}
+
+#[test]
+fn vectors_match_sentence_transformers_on_fixed_texts() {
+    let (similarity, text) = worst_agreement(&embedder());
+    assert!(similarity >= 0.999, "cosine {similarity} for {text:?}");
+}
+
+#[test]
+fn int8_vectors_stay_within_cosine_0_99_of_the_reference() {
+    let config = EmbedConfig { precision: Precision::Int8, ..EmbedConfig::default() };
+    let embedder = Embedder::load(&zenith::assets::model_dir().unwrap(), config).unwrap();
+    let (similarity, text) = worst_agreement(&embedder);
+    eprintln!("int8: lowest cosine to the reference {similarity:.4} ({text:?})");
+    assert!(similarity >= 0.99, "cosine {similarity} for {text:?}");
 }
 
 #[test]

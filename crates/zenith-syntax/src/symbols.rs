@@ -75,6 +75,13 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// natural-language queries match code identifiers.
 pub fn split_identifier(identifier: &str) -> String {
     let mut words = String::with_capacity(identifier.len() + 4);
+    push_split_identifier(&mut words, identifier);
+    words
+}
+
+/// [`split_identifier`] appended to `out` (no intermediate string: this runs for every symbol).
+fn push_split_identifier(out: &mut String, identifier: &str) {
+    let base = out.len();
     // `in_word`: the output's last word is still open (no separator written after it).
     let mut in_word = false;
     let mut chars = identifier.chars().peekable();
@@ -93,19 +100,30 @@ pub fn split_identifier(identifier: &str) -> String {
             }
             _ => false,
         };
-        if (boundary || !in_word) && !words.is_empty() {
-            words.push(' ');
+        if (boundary || !in_word) && out.len() > base {
+            out.push(' ');
         }
         in_word = true;
-        words.extend(ch.to_lowercase());
+        if ch.is_ascii() {
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.extend(ch.to_lowercase());
+        }
         previous = Some(ch);
     }
-    words
 }
 
 /// Builds the full-text search document of a symbol from its parts.
 pub fn search_text(name: &str, qualified_name: &str, signature: &str, doc: Option<&str>) -> String {
-    let mut text = format!("{name} {} {qualified_name} {signature}", split_identifier(name));
+    let doc_len = doc.map_or(0, |doc| doc.len() + 1);
+    let mut text = String::with_capacity(2 * name.len() + qualified_name.len() + signature.len() + doc_len + 8);
+    text.push_str(name);
+    text.push(' ');
+    push_split_identifier(&mut text, name);
+    text.push(' ');
+    text.push_str(qualified_name);
+    text.push(' ');
+    text.push_str(signature);
     if let Some(doc) = doc {
         text.push(' ');
         text.push_str(doc);
@@ -228,32 +246,71 @@ fn candidate_family<'t>(root: Node<'t>, candidates: &[Candidate<'t>]) -> lang::F
     let mut starts: Vec<usize> = candidates.iter().map(|c| c.node.start_byte()).collect();
     starts.sort_unstable();
     let ids: rustc_hash::FxHashSet<usize> = candidates.iter().map(|c| c.node.id()).collect();
-    let mut family = lang::Family::with_capacity(candidates.len() * 2);
+    let mut family = lang::Family::with_capacity(candidates.len() * 4);
     let mut cursor = root.walk();
-    // Per open level: its node and the previous (named) child seen so far.
-    let mut levels: Vec<(Node<'t>, Option<Node<'t>>, Option<Node<'t>>)> = Vec::new();
+    let mut levels = Levels::default();
     loop {
         let node = cursor.node();
-        if let Some((parent, prev, prev_named)) = levels.last_mut() {
-            family.record(node, *parent, *prev, *prev_named);
-            *prev = Some(node);
-            if node.is_named() {
-                *prev_named = Some(node);
-            }
-        }
+        levels.visit(node);
         let range = node.byte_range();
         let first = starts.partition_point(|&s| s < range.start);
         let inside = starts[first..].partition_point(|&s| s < range.end);
         let holds_another = inside > usize::from(ids.contains(&node.id()));
         if holds_another && cursor.goto_first_child() {
-            levels.push((node, None, None));
+            levels.open(node, true);
             continue;
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
                 return family;
             }
-            levels.pop();
+            levels.close(&mut family);
+        }
+    }
+}
+
+/// The open levels of a tree walk, each with the children visited so far; a level's children
+/// are recorded in the [`lang::Family`] when it closes, if it holds a candidate.
+#[derive(Default)]
+struct Levels<'t> {
+    open: Vec<(Node<'t>, Vec<Node<'t>>, bool)>,
+    /// Emptied child lists, reused.
+    spare: Vec<Vec<Node<'t>>>,
+}
+
+impl<'t> Levels<'t> {
+    fn visit(&mut self, node: Node<'t>) {
+        if let Some((_, children, _)) = self.open.last_mut() {
+            children.push(node);
+        }
+    }
+
+    fn open(&mut self, node: Node<'t>, holds_candidate: bool) {
+        let children = self.spare.pop().unwrap_or_default();
+        self.open.push((node, children, holds_candidate));
+    }
+
+    fn parent(&self) -> Option<Node<'t>> {
+        self.open.last().map(|(node, _, _)| *node)
+    }
+
+    /// The node being visited is a candidate: every open level holds one.
+    fn mark_candidate(&mut self) {
+        for (_, _, holds) in self.open.iter_mut().rev() {
+            if *holds {
+                break;
+            }
+            *holds = true;
+        }
+    }
+
+    fn close(&mut self, family: &mut lang::Family<'t>) {
+        if let Some((parent, mut children, holds)) = self.open.pop() {
+            if holds {
+                family.record_children(parent, &children);
+            }
+            children.clear();
+            self.spare.push(children);
         }
     }
 }
@@ -484,15 +541,21 @@ fn walk_simple<'t>(
     language: Language,
     source: &str,
     candidates: &mut Vec<Candidate<'t>>,
+    family: &mut lang::Family<'t>,
 ) {
     let mut cursor = root.walk();
-    let mut parents: Vec<u16> = Vec::new();
+    // The levels with a candidate below them are recorded in the family as the walk leaves
+    // them, so no second walk is needed for the candidates' families (sibling steps are not
+    // cheap: long sibling lists are balanced trees of hidden nodes inside tree-sitter).
+    let mut levels = Levels::default();
     loop {
         let node = cursor.node();
         let kind = node.kind_id();
+        levels.visit(node);
+        let found_before = candidates.len();
         for pattern in table.get(&kind).map(Vec::as_slice).unwrap_or_default() {
             if let Some(allowed) = &pattern.parents
-                && !parents.last().is_some_and(|parent| allowed.contains(parent))
+                && !levels.parent().is_some_and(|parent| allowed.contains(&parent.kind_id()))
             {
                 continue;
             }
@@ -515,18 +578,22 @@ fn walk_simple<'t>(
             };
             add_candidate(candidates, language, source, captured, pattern.pattern);
         }
+        let is_candidate = candidates.len() > found_before;
+        if is_candidate {
+            levels.mark_candidate();
+        }
         let opaque = compiled.function_kinds.contains(&kind)
             || compiled.table_kinds.contains(&kind)
             || compiled.leaf_kinds.contains(&kind);
         if !opaque && cursor.goto_first_child() {
-            parents.push(kind);
+            levels.open(node, false);
             continue;
         }
         while !cursor.goto_next_sibling() {
             if !cursor.goto_parent() {
                 return;
             }
-            parents.pop();
+            levels.close(family);
         }
     }
 }
@@ -622,8 +689,11 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
         }
         from = from.max(body.end);
     }
+    let mut walked_family = None;
     if let Some(table) = simple {
-        walk_simple(compiled, table, root, language, source, &mut candidates);
+        let mut family = lang::Family::with_capacity(source.len() / 64);
+        walk_simple(compiled, table, root, language, source, &mut candidates, &mut family);
+        walked_family = Some(family);
         gaps.clear();
     }
     for gap in gaps {
@@ -655,7 +725,7 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
             add_candidate(&mut candidates, language, source, captured, found.pattern_index);
         }
     }
-    let family = candidate_family(root, &candidates);
+    let family = walked_family.unwrap_or_else(|| candidate_family(root, &candidates));
     candidates.retain(|candidate| !in_function_body(compiled, &family, candidate.node));
     // One symbol per (declaration, name): the earliest pattern wins (patterns go from specific
     // to general, e.g. a Go struct before a generic type alias).
@@ -797,12 +867,17 @@ fn embedding_text_in(symbol: &Symbol, module: Option<&(String, &'static str)>) -
             symbol.qualified_name.strip_prefix(module.as_str()).and_then(|rest| rest.strip_prefix(separator))
         })
         .unwrap_or(&symbol.qualified_name);
-    let mut text = format!("{} {}. {}", symbol.kind.replace('_', " "), split_identifier(local_name), symbol.signature);
+    let doc_len = symbol.doc.as_ref().map_or(0, |doc| doc.len().min(2400) + 2);
+    let mut text = String::with_capacity(symbol.kind.len() + local_name.len() + symbol.signature.len() + doc_len + 16);
+    text.extend(symbol.kind.chars().map(|ch| if ch == '_' { ' ' } else { ch }));
+    text.push(' ');
+    push_split_identifier(&mut text, local_name);
+    text.push_str(". ");
+    text.push_str(&symbol.signature);
     if let Some(doc) = &symbol.doc {
         // The first paragraph carries the summary; the model sees at most ~256 word pieces.
-        let summary: String = doc.split("\n\n").next().unwrap_or(doc).chars().take(600).collect();
         text.push_str(". ");
-        text.push_str(&summary);
+        text.extend(doc.split("\n\n").next().unwrap_or(doc).chars().take(600));
     }
     text
 }

@@ -663,44 +663,67 @@ fn python_docstring(node: Node, source: &str) -> Option<String> {
 /// tree-sitter finds a node's parent (and so its siblings) by searching down from the root
 /// through every earlier sibling: quadratic on files with thousands of items. Nodes not
 /// recorded fall back to tree-sitter.
+///
+/// Sibling lists are stored whole and contiguous, so a node's previous sibling is the entry
+/// before it and the per-node index is one small hash entry (this runs for every node the
+/// extraction walk visits).
 #[derive(Default)]
 pub struct Family<'t> {
-    links: rustc_hash::FxHashMap<usize, Link<'t>>,
-}
-
-#[derive(Clone, Copy)]
-struct Link<'t> {
-    parent: Node<'t>,
-    prev: Option<Node<'t>>,
-    prev_named: Option<Node<'t>>,
+    /// Recorded nodes, each parent's children contiguous and in order.
+    nodes: Vec<Node<'t>>,
+    /// Per recorded node: the list it belongs to.
+    list_of: Vec<u32>,
+    /// Per list: the parent and the position of its first child.
+    lists: Vec<(Node<'t>, u32)>,
+    /// Node id → position in `nodes`.
+    positions: rustc_hash::FxHashMap<usize, u32>,
 }
 
 impl<'t> Family<'t> {
     pub fn with_capacity(capacity: usize) -> Family<'t> {
-        Family { links: rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default()) }
+        Family {
+            nodes: Vec::with_capacity(capacity),
+            list_of: Vec::with_capacity(capacity),
+            lists: Vec::new(),
+            positions: rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
+        }
     }
 
-    pub fn record(&mut self, node: Node<'t>, parent: Node<'t>, prev: Option<Node<'t>>, prev_named: Option<Node<'t>>) {
-        self.links.insert(node.id(), Link { parent, prev, prev_named });
+    /// Records all the (visible) children of `parent`, in order.
+    pub fn record_children(&mut self, parent: Node<'t>, children: &[Node<'t>]) {
+        let (Ok(start), Ok(list)) = (u32::try_from(self.nodes.len()), u32::try_from(self.lists.len())) else {
+            return;
+        };
+        self.lists.push((parent, start));
+        for (offset, child) in children.iter().enumerate() {
+            self.positions.insert(child.id(), start + offset as u32);
+        }
+        self.nodes.extend_from_slice(children);
+        self.list_of.resize(self.nodes.len(), list);
+    }
+
+    fn position(&self, node: Node<'t>) -> Option<(usize, usize)> {
+        let position = *self.positions.get(&node.id())? as usize;
+        Some((position, self.lists[self.list_of[position] as usize].1 as usize))
     }
 
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
-        match self.links.get(&node.id()) {
-            Some(link) => Some(link.parent),
+        match self.positions.get(&node.id()) {
+            Some(&position) => Some(self.lists[self.list_of[position as usize] as usize].0),
             None => node.parent(),
         }
     }
 
     pub fn prev_sibling(&self, node: Node<'t>) -> Option<Node<'t>> {
-        match self.links.get(&node.id()) {
-            Some(link) => link.prev,
+        match self.position(node) {
+            Some((position, start)) => (position > start).then(|| self.nodes[position - 1]),
             None => node.prev_sibling(),
         }
     }
 
     pub fn prev_named_sibling(&self, node: Node<'t>) -> Option<Node<'t>> {
-        match self.links.get(&node.id()) {
-            Some(link) => link.prev_named,
+        match self.position(node) {
+            Some((position, start)) => self.nodes[start..position].iter().rev().find(|n| n.is_named()).copied(),
             None => node.prev_named_sibling(),
         }
     }
