@@ -463,20 +463,23 @@ mod embed {
         println!("machine: {}", machine());
         println!("| configuration | texts/s |");
         println!("|---|---|");
-        for (label, config) in [
-            ("fp32, 256 tokens, batch 32, all threads", EmbedConfig::default()),
-            ("fp32, 128 tokens, batch 32, all threads", EmbedConfig { max_tokens: 128, ..EmbedConfig::default() }),
-            ("fp32, 256 tokens, batch 32, 1 thread", EmbedConfig { threads: 1, ..EmbedConfig::default() }),
+        let int8 = EmbedConfig { precision: Precision::Int8, ..EmbedConfig::default() };
+        let one_thread = EmbedConfig { threads: 1, ..EmbedConfig::default() };
+        for (label, config, candle) in [
+            ("fp32, candle 0.11 BERT (the fallback without AVX-512), all threads", EmbedConfig::default(), true),
+            ("fp32, candle 0.11 BERT, 1 thread", one_thread, true),
+            ("fp32, Zenith's AVX-512 forward (the default here), all threads", EmbedConfig::default(), false),
+            ("fp32, Zenith's AVX-512 forward, 1 thread", one_thread, false),
             (
-                "int8, 256 tokens, batch 32, all threads",
-                EmbedConfig { precision: Precision::Int8, ..EmbedConfig::default() },
+                "fp32, Zenith's AVX-512 forward, 128 tokens, all threads",
+                EmbedConfig { max_tokens: 128, ..EmbedConfig::default() },
+                false,
             ),
-            (
-                "int8, 256 tokens, batch 32, 1 thread",
-                EmbedConfig { precision: Precision::Int8, threads: 1, ..EmbedConfig::default() },
-            ),
+            ("int8 (VNNI), all threads", int8, false),
+            ("int8 (VNNI), 1 thread", EmbedConfig { threads: 1, ..int8 }, false),
         ] {
-            let embedder = Embedder::load(&dir, config).unwrap();
+            let embedder =
+                if candle { Embedder::load_candle(&dir, config) } else { Embedder::load(&dir, config) }.unwrap();
             embedder.embed(&refs[..refs.len().min(32)]).unwrap();
             let started = Instant::now();
             embedder.embed(&refs).unwrap();

@@ -14,7 +14,7 @@ use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
 use crate::symbols::EMBEDDING_DIM;
 
-mod int8;
+mod bert;
 
 /// Errors of the embedder; each names the file or stage it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +53,8 @@ pub enum Precision {
     /// f32 throughout: the reference model's numbers (cosine ≥ 0.999 to sentence-transformers).
     #[default]
     Full,
-    /// int8 linear layers (dynamic quantization, see `embed/int8.rs`): several times faster,
-    /// cosine ≥ 0.99 to the reference.
+    /// int8 linear layers (dynamic quantization, see `embed/bert.rs`): about three times
+    /// faster than f32, cosine ≥ 0.99 to the reference.
     Int8,
 }
 
@@ -69,10 +69,11 @@ impl Default for EmbedConfig {
     }
 }
 
-/// The network, at the configured precision.
+/// The network: our packed-weight forward pass (f32 on AVX-512 CPUs, or int8), else candle's
+/// BERT.
 enum Model {
-    Full(BertModel),
-    Int8(int8::Int8Bert),
+    Candle(BertModel),
+    Packed(bert::Bert),
 }
 
 /// The loaded model.
@@ -88,6 +89,18 @@ impl Embedder {
     /// Loads the model from a directory holding `config.json`, `tokenizer.json` and
     /// `model.safetensors` (see [`crate::assets::model_dir`]).
     pub fn load(dir: &Path, config: EmbedConfig) -> Result<Embedder, EmbedError> {
+        // f32 on a CPU without AVX-512: candle's kernels (AVX2) beat our portable loops.
+        let packed = config.precision == Precision::Int8 || bert::avx512();
+        Embedder::load_model(dir, config, packed)
+    }
+
+    /// [`Embedder::load`] with candle's BERT forced (f32 only): the fallback of CPUs without
+    /// AVX-512, kept testable on CPUs with it.
+    pub fn load_candle(dir: &Path, config: EmbedConfig) -> Result<Embedder, EmbedError> {
+        Embedder::load_model(dir, EmbedConfig { precision: Precision::Full, ..config }, false)
+    }
+
+    fn load_model(dir: &Path, config: EmbedConfig, packed: bool) -> Result<Embedder, EmbedError> {
         let load_error = |file: &str, detail: String| EmbedError::Load { path: dir.join(file), detail };
         let config_text =
             std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_error("config.json", e.to_string()))?;
@@ -106,21 +119,19 @@ impl Embedder {
         let pad_id = tokenizer.token_to_id(&PaddingParams::default().pad_token).unwrap_or(0);
         let weights =
             std::fs::read(dir.join("model.safetensors")).map_err(|e| load_error("model.safetensors", e.to_string()))?;
-        let model = match config.precision {
-            Precision::Full => {
-                let vb = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
-                    .map_err(|e| load_error("model.safetensors", e.to_string()))?;
-                Model::Full(
-                    BertModel::load(vb, &bert_config).map_err(|e| load_error("model.safetensors", e.to_string()))?,
-                )
-            }
-            Precision::Int8 => {
-                let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
-                    .map_err(|e| load_error("model.safetensors", e.to_string()))?;
-                Model::Int8(
-                    int8::Int8Bert::from_tensors(&tensors).map_err(|detail| load_error("model.safetensors", detail))?,
-                )
-            }
+        let model = if packed {
+            let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
+                .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+            let int8 = config.precision == Precision::Int8;
+            Model::Packed(
+                bert::Bert::from_tensors(&tensors, int8).map_err(|detail| load_error("model.safetensors", detail))?,
+            )
+        } else {
+            let vb = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
+                .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+            Model::Candle(
+                BertModel::load(vb, &bert_config).map_err(|e| load_error("model.safetensors", e.to_string()))?,
+            )
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads.max(1))
@@ -182,8 +193,8 @@ impl Embedder {
             mask.resize(mask.len() + length - encoding.len(), 0);
         }
         let model = match &self.model {
-            Model::Full(model) => model,
-            Model::Int8(model) => return Ok(model.embed(&ids, &mask, batch, length)),
+            Model::Candle(model) => model,
+            Model::Packed(model) => return Ok(model.embed(&ids, &mask, batch, length)),
         };
         {
             let device = &model.device;

@@ -62,6 +62,13 @@ fn vectors_match_sentence_transformers_on_fixed_texts() {
 }
 
 #[test]
+fn candles_bert_the_fallback_without_avx512_matches_sentence_transformers_too() {
+    let embedder = Embedder::load_candle(&zenith::assets::model_dir().unwrap(), EmbedConfig::default()).unwrap();
+    let (similarity, text) = worst_agreement(&embedder);
+    assert!(similarity >= 0.999, "cosine {similarity} for {text:?}");
+}
+
+#[test]
 fn int8_vectors_stay_within_cosine_0_99_of_the_reference() {
     let config = EmbedConfig { precision: Precision::Int8, ..EmbedConfig::default() };
     let embedder = Embedder::load(&zenith::assets::model_dir().unwrap(), config).unwrap();
