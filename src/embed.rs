@@ -122,6 +122,8 @@ impl Embedder {
         let model = if packed {
             let tensors = candle_core::safetensors::load_buffer(&weights, &Device::Cpu)
                 .map_err(|e| load_error("model.safetensors", e.to_string()))?;
+            // The file's bytes are copied into the tensors; free them before packing (peak RSS).
+            drop(weights);
             let int8 = config.precision == Precision::Int8;
             Model::Packed(
                 bert::Bert::from_tensors(&tensors, int8).map_err(|detail| load_error("model.safetensors", detail))?,

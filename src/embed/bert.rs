@@ -441,6 +441,91 @@ fn erf(x: f32) -> f32 {
     y.copysign(x)
 }
 
+/// `scores[j] = Σ_d query[d] · keys[d · padded + j]` for one head (keys transposed, `padded`
+/// a multiple of [`LANES`]).
+fn portable_head_scores(query: &[f32; HEAD_DIM], keys: &[f32], padded: usize, scores: &mut [f32]) {
+    scores.fill(0.0);
+    for (d, &q) in query.iter().enumerate() {
+        for (score, &k) in scores.iter_mut().zip(&keys[d * padded..][..padded]) {
+            *score += q * k;
+        }
+    }
+}
+
+/// [`portable_head_scores`] with four independent accumulator chains (64 keys) per step: a
+/// single chain over d would wait on each FMA's latency.
+///
+/// # Safety
+/// The CPU must support AVX-512F and FMA; `keys` holds `HEAD_DIM × padded` values and `scores`
+/// `padded`, with `padded` a multiple of [`LANES`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn head_scores(query: &[f32; HEAD_DIM], keys: &[f32], padded: usize, scores: &mut [f32]) {
+    use std::arch::x86_64::*;
+    assert!(keys.len() >= HEAD_DIM * padded && scores.len() >= padded && padded.is_multiple_of(LANES));
+    let mut start = 0;
+    while start + 4 * LANES <= padded {
+        let mut acc = [_mm512_setzero_ps(); 4];
+        for (d, &q) in query.iter().enumerate() {
+            let q = _mm512_set1_ps(q);
+            let row = unsafe { keys.as_ptr().add(d * padded + start) };
+            for (c, acc) in acc.iter_mut().enumerate() {
+                *acc = _mm512_fmadd_ps(q, unsafe { _mm512_loadu_ps(row.add(c * LANES)) }, *acc);
+            }
+        }
+        for (c, acc) in acc.iter().enumerate() {
+            unsafe { _mm512_storeu_ps(scores.as_mut_ptr().add(start + c * LANES), *acc) };
+        }
+        start += 4 * LANES;
+    }
+    while start < padded {
+        // Even and odd d in two chains.
+        let (mut even, mut odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        for d in (0..HEAD_DIM).step_by(2) {
+            let row = unsafe { keys.as_ptr().add(d * padded + start) };
+            even = _mm512_fmadd_ps(_mm512_set1_ps(query[d]), unsafe { _mm512_loadu_ps(row) }, even);
+            odd = _mm512_fmadd_ps(_mm512_set1_ps(query[d + 1]), unsafe { _mm512_loadu_ps(row.add(padded)) }, odd);
+        }
+        unsafe { _mm512_storeu_ps(scores.as_mut_ptr().add(start), _mm512_add_ps(even, odd)) };
+        start += LANES;
+    }
+}
+
+/// `sum[t] = Σ_j weights[j] · values[j · HEAD_DIM + t]`, in four chains (even and odd j, two
+/// halves of the head).
+///
+/// # Safety
+/// The CPU must support AVX-512F and FMA; `values` holds `weights.len()` rows of HEAD_DIM.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn head_context(weights: &[f32], values: &[f32], sum: &mut [f32; HEAD_DIM]) {
+    use std::arch::x86_64::*;
+    assert!(values.len() >= weights.len() * HEAD_DIM && HEAD_DIM == 2 * LANES);
+    let (mut low, mut high) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let (mut low_odd, mut high_odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    let pairs = weights.len() / 2;
+    for pair in 0..pairs {
+        let j = 2 * pair;
+        let (even, odd) = (_mm512_set1_ps(weights[j]), _mm512_set1_ps(weights[j + 1]));
+        let row = unsafe { values.as_ptr().add(j * HEAD_DIM) };
+        low = _mm512_fmadd_ps(even, unsafe { _mm512_loadu_ps(row) }, low);
+        high = _mm512_fmadd_ps(even, unsafe { _mm512_loadu_ps(row.add(LANES)) }, high);
+        low_odd = _mm512_fmadd_ps(odd, unsafe { _mm512_loadu_ps(row.add(HEAD_DIM)) }, low_odd);
+        high_odd = _mm512_fmadd_ps(odd, unsafe { _mm512_loadu_ps(row.add(HEAD_DIM + LANES)) }, high_odd);
+    }
+    if weights.len() % 2 == 1 {
+        let j = weights.len() - 1;
+        let weight = _mm512_set1_ps(weights[j]);
+        let row = unsafe { values.as_ptr().add(j * HEAD_DIM) };
+        low = _mm512_fmadd_ps(weight, unsafe { _mm512_loadu_ps(row) }, low);
+        high = _mm512_fmadd_ps(weight, unsafe { _mm512_loadu_ps(row.add(LANES)) }, high);
+    }
+    unsafe {
+        _mm512_storeu_ps(sum.as_mut_ptr(), _mm512_add_ps(low, low_odd));
+        _mm512_storeu_ps(sum.as_mut_ptr().add(LANES), _mm512_add_ps(high, high_odd));
+    }
+}
+
 struct LayerNorm {
     weight: Vec<f32>,
     bias: Vec<f32>,
@@ -572,7 +657,7 @@ impl Bert {
             // SAFETY: the CPU has the features `embed_avx512` is compiled for.
             return unsafe { self.embed_avx512(ids, mask, batch, length) };
         }
-        self.embed_portable(ids, mask, batch, length)
+        self.embed_portable(ids, mask, batch, length, false)
     }
 
     /// [`Bert::embed_portable`] compiled for AVX-512: the element-wise loops (layer norm,
@@ -583,11 +668,18 @@ impl Bert {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
     unsafe fn embed_avx512(&self, ids: &[u32], mask: &[u32], batch: usize, length: usize) -> Vec<Vec<f32>> {
-        self.embed_portable(ids, mask, batch, length)
+        self.embed_portable(ids, mask, batch, length, true)
     }
 
     #[inline(always)]
-    fn embed_portable(&self, ids: &[u32], mask: &[u32], batch: usize, length: usize) -> Vec<Vec<f32>> {
+    fn embed_portable(
+        &self,
+        ids: &[u32],
+        mask: &[u32],
+        batch: usize,
+        length: usize,
+        vector_kernels: bool,
+    ) -> Vec<Vec<f32>> {
         let rows = batch * length;
         let vocabulary = self.word.len() / HIDDEN;
         let mut hidden = Vec::with_capacity(rows * HIDDEN);
@@ -631,20 +723,18 @@ impl Bert {
                     for i in 0..length {
                         let query: &[f32; HEAD_DIM] =
                             token(i)[column..][..HEAD_DIM].try_into().unwrap_or(&[0.0; HEAD_DIM]);
-                        // Scores of LANES keys at a time, accumulated in one vector over d.
-                        for (start, chunk) in scores.chunks_exact_mut(LANES).enumerate().map(|(c, s)| (c * LANES, s)) {
-                            let mut sum = [0f32; LANES];
-                            for (d, &q) in query.iter().enumerate() {
-                                let keys: &[f32; LANES] =
-                                    keys[d * padded + start..][..LANES].try_into().unwrap_or(&[0.0; LANES]);
-                                for (s, &k) in sum.iter_mut().zip(keys) {
-                                    *s += q * k;
-                                }
-                            }
-                            for ((score, s), &keep) in chunk.iter_mut().zip(sum).zip(&kept[start..start + LANES]) {
-                                // Padding keys get a score that leaves them weight 0 below.
-                                *score = if keep { s * scale } else { -1e30 };
-                            }
+                        #[cfg(target_arch = "x86_64")]
+                        if vector_kernels {
+                            // SAFETY: `vector_kernels` is set only when AVX-512F and FMA are
+                            // present; the slices have the sizes `head_scores` requires.
+                            unsafe { head_scores(query, &keys, padded, &mut scores) };
+                        }
+                        if !vector_kernels {
+                            portable_head_scores(query, &keys, padded, &mut scores);
+                        }
+                        for (score, &keep) in scores.iter_mut().zip(&kept) {
+                            // Padding keys get a score that leaves them weight 0 below.
+                            *score = if keep { *score * scale } else { -1e30 };
                         }
                         let max = lane_max(&scores);
                         for (score, &keep) in scores.iter_mut().zip(&kept) {
@@ -652,9 +742,16 @@ impl Bert {
                         }
                         let inverse = 1.0 / lane_sum(&scores, |x| x).max(f32::MIN_POSITIVE);
                         let mut sum = [0f32; HEAD_DIM];
-                        for (&weight, value) in scores.iter().zip(values.chunks_exact(HEAD_DIM)) {
-                            for (o, &v) in sum.iter_mut().zip(value) {
-                                *o += weight * v;
+                        #[cfg(target_arch = "x86_64")]
+                        if vector_kernels {
+                            // SAFETY: as above; `values` holds `length` rows of HEAD_DIM.
+                            unsafe { head_context(&scores[..length], &values, &mut sum) };
+                        }
+                        if !vector_kernels {
+                            for (&weight, value) in scores.iter().zip(values.chunks_exact(HEAD_DIM)) {
+                                for (o, &v) in sum.iter_mut().zip(value) {
+                                    *o += weight * v;
+                                }
                             }
                         }
                         let out = &mut context[(sequence * length + i) * HIDDEN + column..][..HEAD_DIM];
@@ -743,6 +840,35 @@ mod tests {
             let expected: i32 =
                 (0..inputs).map(|k| i32::from(quantized.levels[row * inputs + k]) * weight_level(output, k)).sum();
             assert_eq!(accumulators[row * outputs + output], expected);
+        }
+    }
+
+    #[test]
+    fn the_attention_kernels_match_the_portable_loops() {
+        if !avx512() {
+            return; // Nothing to compare: the portable loops are what runs.
+        }
+        for length in [1usize, 7, 16, 50, 64, 200] {
+            let padded = length.div_ceil(LANES) * LANES;
+            let keys: Vec<f32> = (0..HEAD_DIM * padded).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+            let values: Vec<f32> = (0..length * HEAD_DIM).map(|i| ((i * 104_729) % 97) as f32 / 48.0 - 1.0).collect();
+            let query: [f32; HEAD_DIM] = std::array::from_fn(|d| (d as f32 - 15.0) / 16.0);
+            let mut expected = vec![0f32; padded];
+            portable_head_scores(&query, &keys, padded, &mut expected);
+            let mut scores = vec![0f32; padded];
+            // SAFETY: AVX-512 checked above; sizes as documented.
+            unsafe { head_scores(&query, &keys, padded, &mut scores) };
+            for (got, want) in scores.iter().zip(&expected) {
+                assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "length {length}: {got} vs {want}");
+            }
+            let weights: Vec<f32> = (0..length).map(|j| j as f32 / length as f32).collect();
+            let mut sum = [0f32; HEAD_DIM];
+            // SAFETY: as above.
+            unsafe { head_context(&weights, &values, &mut sum) };
+            for (t, got) in sum.iter().enumerate() {
+                let want: f32 = (0..length).map(|j| weights[j] * values[j * HEAD_DIM + t]).sum();
+                assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "length {length}: {got} vs {want}");
+            }
         }
     }
 
