@@ -29,6 +29,8 @@ const LAYER_NORM_EPS: f32 = 1e-12;
 const ROW_BLOCK: usize = 8;
 /// Output channels per kernel call (3 vectors of 16).
 const COLUMN_BLOCK: usize = 48;
+/// Most tokens run through the layers together (see [`Bert::embed_portable`]).
+const CHUNK_ROWS: usize = 512;
 
 /// A linear layer with f32 weights packed for the FMA kernel.
 struct PackedLinear {
@@ -673,6 +675,28 @@ impl Bert {
 
     #[inline(always)]
     fn embed_portable(
+        &self,
+        ids: &[u32],
+        mask: &[u32],
+        batch: usize,
+        length: usize,
+        vector_kernels: bool,
+    ) -> Vec<Vec<f32>> {
+        // Sequences are independent: run them in groups of at most CHUNK_ROWS tokens, so the
+        // working buffers stay a few MB whatever the batch (a 32 × 256 batch would otherwise
+        // need 50 MB for the 1 536-wide intermediate alone, and the allocator keeps such peaks).
+        let group = (CHUNK_ROWS / length.max(1)).max(1);
+        let mut vectors = Vec::with_capacity(batch);
+        for first in (0..batch).step_by(group) {
+            let count = group.min(batch - first);
+            let tokens = first * length..(first + count) * length;
+            vectors.extend(self.forward_group(&ids[tokens.clone()], &mask[tokens], count, length, vector_kernels));
+        }
+        vectors
+    }
+
+    #[inline(always)]
+    fn forward_group(
         &self,
         ids: &[u32],
         mask: &[u32],
