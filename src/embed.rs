@@ -196,7 +196,9 @@ impl Embedder {
         }
         let model = match &self.model {
             Model::Candle(model) => model,
-            Model::Packed(model) => return Ok(model.embed(&ids, &mask, batch, length)),
+            Model::Packed(model) => {
+                return Ok(model.embed(bert::Batch { ids: &ids, mask: &mask, sequences: batch, length }));
+            }
         };
         {
             let device = &model.device;

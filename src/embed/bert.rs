@@ -557,7 +557,16 @@ struct Layer {
     output_norm: LayerNorm,
 }
 
-/// The quantized model.
+/// A padded batch of token ids and attention masks, `sequences × length`, row-major.
+#[derive(Clone, Copy)]
+pub struct Batch<'a> {
+    pub ids: &'a [u32],
+    pub mask: &'a [u32],
+    pub sequences: usize,
+    pub length: usize,
+}
+
+/// The model, with its linear layers packed for the kernels.
 pub struct Bert {
     word: Vec<f32>,
     position: Vec<f32>,
@@ -651,59 +660,48 @@ impl Bert {
         })
     }
 
-    /// Mean-pooled, L2-normalized vectors of a padded batch (`ids` and `mask` are
-    /// `batch × length`, row-major).
-    pub fn embed(&self, ids: &[u32], mask: &[u32], batch: usize, length: usize) -> Vec<Vec<f32>> {
+    /// Mean-pooled, L2-normalized vectors of a padded batch, one per sequence.
+    pub fn embed(&self, batch: Batch) -> Vec<Vec<f32>> {
         #[cfg(target_arch = "x86_64")]
         if avx512() {
             // SAFETY: the CPU has the features `embed_avx512` is compiled for.
-            return unsafe { self.embed_avx512(ids, mask, batch, length) };
+            return unsafe { self.embed_avx512(batch) };
         }
-        self.embed_portable(ids, mask, batch, length, false)
+        self.embed_portable(batch, false)
     }
 
     /// [`Bert::embed_portable`] compiled for AVX-512: the element-wise loops (layer norm,
-    /// GELU, softmax, attention, quantization) vectorize 16 wide instead of SSE2's 4.
+    /// GELU, softmax, quantization) vectorize 16 wide instead of SSE2's 4, and the attention
+    /// kernels run.
     ///
     /// # Safety
     /// The CPU must support AVX-512F/BW/VL and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
-    unsafe fn embed_avx512(&self, ids: &[u32], mask: &[u32], batch: usize, length: usize) -> Vec<Vec<f32>> {
-        self.embed_portable(ids, mask, batch, length, true)
+    unsafe fn embed_avx512(&self, batch: Batch) -> Vec<Vec<f32>> {
+        self.embed_portable(batch, true)
     }
 
     #[inline(always)]
-    fn embed_portable(
-        &self,
-        ids: &[u32],
-        mask: &[u32],
-        batch: usize,
-        length: usize,
-        vector_kernels: bool,
-    ) -> Vec<Vec<f32>> {
+    fn embed_portable(&self, batch: Batch, vector_kernels: bool) -> Vec<Vec<f32>> {
         // Sequences are independent: run them in groups of at most CHUNK_ROWS tokens, so the
         // working buffers stay a few MB whatever the batch (a 32 × 256 batch would otherwise
         // need 50 MB for the 1 536-wide intermediate alone, and the allocator keeps such peaks).
+        let length = batch.length;
         let group = (CHUNK_ROWS / length.max(1)).max(1);
-        let mut vectors = Vec::with_capacity(batch);
-        for first in (0..batch).step_by(group) {
-            let count = group.min(batch - first);
-            let tokens = first * length..(first + count) * length;
-            vectors.extend(self.forward_group(&ids[tokens.clone()], &mask[tokens], count, length, vector_kernels));
+        let mut vectors = Vec::with_capacity(batch.sequences);
+        for first in (0..batch.sequences).step_by(group) {
+            let sequences = group.min(batch.sequences - first);
+            let tokens = first * length..(first + sequences) * length;
+            let part = Batch { ids: &batch.ids[tokens.clone()], mask: &batch.mask[tokens], sequences, length };
+            vectors.extend(self.forward_group(part, vector_kernels));
         }
         vectors
     }
 
     #[inline(always)]
-    fn forward_group(
-        &self,
-        ids: &[u32],
-        mask: &[u32],
-        batch: usize,
-        length: usize,
-        vector_kernels: bool,
-    ) -> Vec<Vec<f32>> {
+    fn forward_group(&self, group: Batch, vector_kernels: bool) -> Vec<Vec<f32>> {
+        let Batch { ids, mask, sequences: batch, length } = group;
         let rows = batch * length;
         let vocabulary = self.word.len() / HIDDEN;
         let mut hidden = Vec::with_capacity(rows * HIDDEN);
@@ -843,10 +841,8 @@ mod tests {
     #[test]
     fn the_kernel_and_the_portable_loop_compute_the_same_outputs() {
         let (outputs, inputs, rows) = (96, 64, 13);
-        let weight: Vec<f32> = (0..outputs * inputs).map(|i| ((i * 7919) % 251) as f32 / 125.0 - 1.0).collect();
-        let bias: Vec<f32> = (0..outputs).map(|o| o as f32 / 7.0).collect();
+        let (weight, bias, input) = layer_case(outputs, inputs, rows);
         let layer = QuantLinear::new(&weight, &bias, outputs, inputs);
-        let input: Vec<f32> = (0..rows * inputs).map(|i| ((i * 104_729) % 256) as f32 / 40.0 - 2.5).collect();
         let mut quantized = Quantized::default();
         quantized.quantize(&input, inputs, rows);
         let accumulators = portable_products(&layer, &quantized.levels, quantized.rows);
@@ -900,19 +896,34 @@ mod tests {
     fn the_f32_kernel_computes_the_plain_product() {
         // 13 rows: one 8-row block and five single rows.
         let (outputs, inputs, rows) = (96, 40, 13);
-        let weight: Vec<f32> = (0..outputs * inputs).map(|i| ((i * 7919) % 251) as f32 / 125.0 - 1.0).collect();
-        let bias: Vec<f32> = (0..outputs).map(|o| o as f32 / 7.0).collect();
-        let input: Vec<f32> = (0..rows * inputs).map(|i| ((i * 104_729) % 256) as f32 / 40.0 - 2.5).collect();
+        let (weight, bias, input) = layer_case(outputs, inputs, rows);
         let layer = PackedLinear::new(&weight, &bias, outputs, inputs);
         let mut output = Vec::new();
         layer.forward(&input, rows, &mut output);
+        assert_close_to_product(&input, &weight, &bias, &output, 1e-4);
+    }
+
+    /// Deterministic weights in [-1, 1), biases and inputs in [-2.5, 3.9) for a layer test.
+    fn layer_case(outputs: usize, inputs: usize, rows: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let weight = (0..outputs * inputs).map(|i| ((i * 7919) % 251) as f32 / 125.0 - 1.0).collect();
+        let bias = (0..outputs).map(|o| o as f32 / 7.0).collect();
+        let input = (0..rows * inputs).map(|i| ((i * 104_729) % 256) as f32 / 40.0 - 2.5).collect();
+        (weight, bias, input)
+    }
+
+    /// Asserts `output ≈ input · weightᵀ + bias` element by element, within `tolerance`
+    /// relative to 1 + |exact|.
+    fn assert_close_to_product(input: &[f32], weight: &[f32], bias: &[f32], output: &[f32], tolerance: f32) {
+        let outputs = bias.len();
+        let inputs = weight.len() / outputs;
+        let rows = input.len() / inputs;
         assert_eq!(output.len(), rows * outputs);
         for row in 0..rows {
             for o in 0..outputs {
                 let exact: f32 =
                     (0..inputs).map(|k| input[row * inputs + k] * weight[o * inputs + k]).sum::<f32>() + bias[o];
                 let got = output[row * outputs + o];
-                assert!((got - exact).abs() <= 1e-4 * (1.0 + exact.abs()), "row {row} col {o}: {got} vs {exact}");
+                assert!((got - exact).abs() <= tolerance * (1.0 + exact.abs()), "row {row} col {o}: {got} vs {exact}");
             }
         }
     }
@@ -920,19 +931,10 @@ mod tests {
     #[test]
     fn a_quantized_layer_approximates_the_f32_product() {
         let (outputs, inputs, rows) = (48, 32, 3);
-        let weight: Vec<f32> = (0..outputs * inputs).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
-        let bias: Vec<f32> = (0..outputs).map(|o| o as f32 / 10.0).collect();
-        let input: Vec<f32> = (0..rows * inputs).map(|i| ((i * 13) % 11) as f32 / 5.0 - 1.0).collect();
+        let (weight, bias, input) = layer_case(outputs, inputs, rows);
         let layer = QuantLinear::new(&weight, &bias, outputs, inputs);
         let mut output = Vec::new();
         layer.forward(&input, rows, &mut Quantized::default(), &mut output);
-        for row in 0..rows {
-            for o in 0..outputs {
-                let exact: f32 =
-                    (0..inputs).map(|k| input[row * inputs + k] * weight[o * inputs + k]).sum::<f32>() + bias[o];
-                let got = output[row * outputs + o];
-                assert!((got - exact).abs() < 0.05 * (1.0 + exact.abs()), "row {row} col {o}: {got} vs {exact}");
-            }
-        }
+        assert_close_to_product(&input, &weight, &bias, &output, 0.05);
     }
 }
