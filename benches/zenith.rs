@@ -14,6 +14,9 @@
 //! - `rss [files] [seconds]`: resident memory of a real `znt serve` process (the language server,
 //!   which holds the writer, the name index and the model) indexing a workspace.
 //! - `fuzz [seconds]`: mutation fuzzing of parse → symbols over real files (no panics allowed).
+//! - `secrets [dir]…`: false positives of the content redaction on real code: the share of
+//!   symbols whose signature or doc had a value redacted (default: Python's standard library and
+//!   the cargo registry's sources), with examples.
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
 //!   and of alternative embedding texts.
@@ -38,6 +41,7 @@ fn main() {
         "quality" => quality::run(rest),
         "delta" => daemon::breakdown(rest),
         "rss" => daemon::server_rss(rest),
+        "secrets" => secrets::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }
@@ -267,13 +271,76 @@ mod store {
     }
 }
 
+mod secrets {
+    use std::path::{Path, PathBuf};
+    use zenith::parse::{ParseLimits, parse};
+    use zenith::symbols::extract_symbols;
+
+    /// Python's standard library (the interpreter's own `lib/pythonX.Y`, without site-packages).
+    fn python_stdlib() -> Option<PathBuf> {
+        let output = std::process::Command::new("python3")
+            .args(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+            .output()
+            .ok()?;
+        Some(PathBuf::from(String::from_utf8(output.stdout).ok()?.trim()))
+    }
+
+    pub fn run(args: &[String]) {
+        let corpora: Vec<Vec<String>> = if args.is_empty() {
+            let stdlib = python_stdlib().expect("python3 for the standard library's path");
+            let stdlib_dirs: Vec<String> = std::fs::read_dir(&stdlib)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n != "site-packages"))
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let home = std::env::var("CARGO_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+            vec![stdlib_dirs, vec![home.join("registry/src").to_string_lossy().into_owned()]]
+        } else {
+            args.iter().map(|a| vec![a.clone()]).collect()
+        };
+        println!("machine: {}", super::machine());
+        for dirs in corpora {
+            let files = super::extract::collect(&dirs);
+            let (mut symbols, mut redacted) = (0usize, 0usize);
+            let mut examples = Vec::new();
+            for (path, bytes) in &files {
+                let Ok(parsed) = parse(path, bytes, &ParseLimits::default()) else { continue };
+                for symbol in extract_symbols(&path.to_string_lossy(), &parsed, "h", 0).symbols {
+                    symbols += 1;
+                    let marked = |text: &str| text.contains(zenith::redact::REDACTED);
+                    if marked(&symbol.signature) || symbol.doc.as_deref().is_some_and(marked) {
+                        redacted += 1;
+                        if examples.len() < 12 {
+                            let short: String = symbol.signature.chars().take(110).collect();
+                            examples.push(format!("{}: {short}", Path::new(&symbol.path).display()));
+                        }
+                    }
+                }
+            }
+            let root = if dirs.len() == 1 { dirs[0].clone() } else { format!("{} directories", dirs.len()) };
+            println!(
+                "{root}: {} files, {symbols} symbols, {redacted} with a redacted value ({:.4} %)",
+                files.len(),
+                100.0 * redacted as f64 / symbols.max(1) as f64
+            );
+            for example in examples {
+                println!("  {example}");
+            }
+        }
+    }
+}
+
 mod extract {
     use super::*;
     use std::path::{Path, PathBuf};
     use zenith::parse::{Language, ParseLimits, parse, parse_text};
     use zenith::symbols::extract_symbols;
 
-    fn collect(dirs: &[String]) -> Vec<(PathBuf, Vec<u8>)> {
+    pub(super) fn collect(dirs: &[String]) -> Vec<(PathBuf, Vec<u8>)> {
         let mut files = Vec::new();
         for dir in dirs {
             for entry in ignore::WalkBuilder::new(dir).hidden(false).git_ignore(false).build().flatten() {

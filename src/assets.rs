@@ -132,6 +132,25 @@ pub fn local_lance_extension() -> Result<Option<PathBuf>, AssetError> {
     Ok(cached.is_file().then_some(cached))
 }
 
+/// Takes a lance extension that another route (DuckDB's own `INSTALL`) wrote at `staged`:
+/// checks it against the pinned sha256 like every other route, then moves it into the cache,
+/// so that the next start finds it there (also with `ZENITH_OFFLINE=1`). A file with another
+/// hash is deleted and refused.
+pub fn adopt_lance_extension(staged: &Path) -> Result<PathBuf, AssetError> {
+    if let Err(error) = verify_sha256(staged, LANCE_EXTENSION_WHEEL.member_sha256) {
+        let _ = std::fs::remove_file(staged);
+        return Err(error);
+    }
+    let destination = cached_lance_extension();
+    let io_error = |context| move |source| AssetError::Io { context, path: staged.to_path_buf(), source };
+    if let Some(parent) = destination.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error("creating the cache directory"))?;
+    }
+    // Same file system (both under the cache): the rename is atomic.
+    std::fs::rename(staged, &destination).map_err(io_error("moving into the cache"))?;
+    Ok(destination)
+}
+
 /// Downloads the pinned wheel with pip, checks both hashes and installs the member into the
 /// cache at `destination` (atomically: a half-written file is never left at that path).
 pub fn fetch_with_pip(wheel: &PinnedWheel, destination: &Path) -> Result<PathBuf, AssetError> {

@@ -39,7 +39,8 @@ pub struct IndexLocation {
     /// Index directory or s3://bucket/prefix (default: a per-workspace folder in the XDG cache).
     #[arg(long, global = true, env = "ZENITH_INDEX_DIR")]
     pub index_dir: Option<String>,
-    /// Workspace root (default: the current directory).
+    /// Workspace root (default: the nearest ancestor of the current directory with a
+    /// `.zenith.toml`, else its version-control root, else the current directory).
     #[arg(long, global = true)]
     pub workspace: Option<PathBuf>,
 }
@@ -51,7 +52,7 @@ pub enum Command {
     Setup,
     /// Build or update the index of a workspace (names first, then embeddings).
     Index {
-        /// Workspace root (default: --workspace or the current directory).
+        /// Workspace root (default: --workspace, else the workspace of the current directory).
         path: Option<PathBuf>,
         /// Index names only; skip embeddings (semantic search then covers nothing new).
         #[arg(long)]
@@ -92,7 +93,7 @@ pub enum Command {
     },
     /// Keep the index of a workspace up to date until interrupted (the daemon without an editor).
     Daemon {
-        /// Workspace root (default: --workspace or the current directory).
+        /// Workspace root (default: --workspace, else the workspace of the current directory).
         path: Option<PathBuf>,
         /// Do not load the embedding model (names only).
         #[arg(long)]
@@ -142,12 +143,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut location = cli.location;
-    let workspace_for_config = match &cli.command {
+    // The language server resolves the settings of each workspace folder the editor opens.
+    if let Command::Serve { symbol_limit } = &cli.command {
+        let options = crate::lsp::ServeOptions { index_dir: location.index_dir.clone(), symbol_limit: *symbol_limit };
+        runtime.block_on(crate::lsp::serve(options))?;
+        // Leave without waiting for background work: the client has gone.
+        std::process::exit(0);
+    }
+    // The workspace: the path given (to `index` / `daemon`, or `--workspace`), else the one the
+    // current directory belongs to, found by walking up as cargo and git do.
+    let explicit = match &cli.command {
         Command::Index { path: Some(path), .. } | Command::Daemon { path: Some(path), .. } => Some(path.clone()),
         _ => location.workspace.clone(),
-    }
-    .or_else(|| std::env::current_dir().ok());
-    let settings = crate::config::load(workspace_for_config.as_deref())?;
+    };
+    let workspace = match explicit {
+        Some(path) => path.canonicalize().with_context(|| format!("resolving the workspace {}", path.display()))?,
+        None => crate::config::find_workspace_root(&std::env::current_dir().context("reading the current directory")?),
+    };
+    location.workspace = Some(workspace.clone());
+    let settings = crate::config::load(Some(&workspace))?;
     if location.index_dir.is_none() {
         location.index_dir = settings.index_dir.clone();
     }
@@ -159,13 +173,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("embedding model: {}", model.display());
             Ok(())
         }
-        Command::Index { path, no_embed } => {
-            let workspace = path.or(location.workspace.clone()).unwrap_or(std::env::current_dir()?);
-            let location = IndexLocation { workspace: Some(workspace.clone()), ..location };
+        Command::Index { no_embed, .. } => {
             runtime.block_on(index(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
         }
         Command::Symbols { query, limit, json } => {
-            let store = runtime.block_on(open_store(&location))?;
+            let store = runtime.block_on(open_existing_store(&location))?;
             let engine = query_engine(&store)?;
             let index = NameIndex::new(engine.name_entries(&store.dataset_uri())?);
             let mut out = std::io::stdout().lock();
@@ -185,7 +197,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Search { query, mode, language, kind, path_prefix, visibility, limit, json } => {
-            let store = runtime.block_on(open_store(&location))?;
+            let store = runtime.block_on(open_existing_store(&location))?;
             let engine = query_engine(&store)?;
             let vector = match mode {
                 SearchMode::Fulltext => None,
@@ -225,23 +237,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Serve { symbol_limit } => {
-            let options = crate::lsp::ServeOptions {
-                index_dir: location.index_dir.clone(),
-                symbol_limit: symbol_limit.unwrap_or(settings.symbol_limit),
-                batch_window: settings.batch_window,
-            };
-            runtime.block_on(crate::lsp::serve(options))?;
-            // Leave without waiting for background work: the client has gone.
-            std::process::exit(0);
-        }
-        Command::Daemon { path, no_embed } => {
-            let workspace = path.or(location.workspace.clone()).unwrap_or(std::env::current_dir()?);
-            let location = IndexLocation { workspace: Some(workspace.clone()), ..location };
+        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Daemon { no_embed, .. } => {
             runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
         }
         Command::Sql { query, json } => {
-            let store = runtime.block_on(open_store(&location))?;
+            let store = runtime.block_on(open_existing_store(&location))?;
             let engine = query_engine(&store)?;
             let batches = engine.read_only_sql(&store.dataset_uri(), &query)?;
             let mut out = std::io::stdout().lock();
@@ -257,7 +258,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { json } => {
-            let store = runtime.block_on(open_store(&location))?;
+            let store = runtime.block_on(open_existing_store(&location))?;
             let stats = runtime.block_on(store.stats())?;
             let mut out = std::io::stdout().lock();
             if json {
@@ -334,6 +335,9 @@ async fn index(
     embed: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Every writer takes the writer lock: `znt index` beside a running server or daemon would
+    // otherwise race it commit for commit.
+    let _lock = crate::daemon::IndexLock::acquire(&index_uri(location)?)?;
     let store = open_store(location).await?;
     let bars = Bars::new();
     let options = settings.index.clone();
@@ -442,6 +446,23 @@ async fn open_store(location: &IndexLocation) -> anyhow::Result<Store> {
     let config = StoreConfig::new(uri.clone());
     let store = Store::open(&config).await.with_context(|| format!("opening the index at {uri}"))?;
     Ok(store)
+}
+
+/// Opens the index of a query command: an index nobody built is an error that says how to
+/// build it (never a new, silently empty one).
+async fn open_existing_store(location: &IndexLocation) -> anyhow::Result<Store> {
+    let uri = index_uri(location)?;
+    match Store::open(&StoreConfig::existing(uri.clone())).await {
+        Ok(store) => Ok(store),
+        Err(crate::store::StoreError::NotFound { .. }) => {
+            let workspace = location.workspace.as_deref().map(|w| w.display().to_string()).unwrap_or_default();
+            anyhow::bail!(
+                "opening the index at {uri}: there is no index for the workspace {workspace} yet; \
+                 build it with `znt index {workspace}`"
+            )
+        }
+        Err(error) => Err(error).with_context(|| format!("opening the index at {uri}")),
+    }
 }
 
 /// The index location: `--index-dir` / `ZENITH_INDEX_DIR`, else

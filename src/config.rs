@@ -1,7 +1,14 @@
 //! Configuration: defaults that need no file, then the user's file
 //! (`$XDG_CONFIG_HOME/zenith/config.toml`), then the workspace's `.zenith.toml`, then
-//! environment variables, then command-line flags — each layer overriding the one before.
-//! Documented in docs/configuration.md.
+//! environment variables, then the editor's settings (LSP `initializationOptions` and
+//! `workspace/didChangeConfiguration`), then command-line flags — each layer overriding the one
+//! before. Every front-end (`znt serve`, `znt daemon`, `znt index`, the query commands) resolves
+//! the same layers for the same workspace folder. Documented in docs/configuration.md.
+//!
+//! Architecture Invariant: a workspace's own `.zenith.toml` comes with the code (a clone of
+//! someone else's repository), so it may tune indexing but never choose where data goes or
+//! weaken privacy: [`check_workspace_layer`] refuses such keys with an error naming the file
+//! and the key, and the secret deny-list can only be extended, never shortened.
 
 use std::path::{Path, PathBuf};
 
@@ -111,17 +118,36 @@ fn overlay(base: &mut ConfigFile, layer: ConfigFile) {
     take!(lsp.batch_window_ms);
 }
 
+/// The name of a workspace's own configuration file.
+pub const WORKSPACE_FILE: &str = ".zenith.toml";
+
 /// Loads the layered settings for `workspace`. Environment: `ZENITH_INDEX_DIR`,
 /// `ZENITH_EMBED` (`0` disables), `ZENITH_EMBED_THREADS`.
 pub fn load(workspace: Option<&Path>) -> anyhow::Result<Settings> {
+    load_with_editor(workspace, None)
+}
+
+/// [`load`] with the editor's layer (LSP settings) on top of the environment.
+pub fn load_with_editor(workspace: Option<&Path>, editor: Option<&ConfigFile>) -> anyhow::Result<Settings> {
     let mut merged = ConfigFile::default();
     let mut sources = Vec::new();
-    let mut files: Vec<PathBuf> = user_config_path().into_iter().collect();
-    if let Some(workspace) = workspace {
-        files.push(workspace.join(".zenith.toml"));
+    if let Some(path) = user_config_path()
+        && let Some(layer) = read_file(&path)?
+    {
+        overlay(&mut merged, layer);
+        sources.push(path);
     }
-    for path in files {
-        if let Some(layer) = read_file(&path)? {
+    if let Some(workspace) = workspace {
+        let workspace = workspace.canonicalize().unwrap_or_else(|_| workspace.to_path_buf());
+        let path = workspace.join(WORKSPACE_FILE);
+        if let Some(mut layer) = read_file(&path)? {
+            check_workspace_layer(&path, &workspace, &layer)?;
+            // A relative location in the workspace's file is relative to the workspace.
+            if let Some(dir) = layer.index.dir.as_mut()
+                && Path::new(dir.as_str()).is_relative()
+            {
+                *dir = workspace.join(dir.as_str()).to_string_lossy().into_owned();
+            }
             overlay(&mut merged, layer);
             sources.push(path);
         }
@@ -137,7 +163,75 @@ pub fn load(workspace: Option<&Path>) -> anyhow::Result<Settings> {
     if let Some(threads) = std::env::var("ZENITH_EMBED_THREADS").ok().and_then(|v| v.parse().ok()) {
         merged.embed.threads = Some(threads);
     }
+    if let Some(editor) = editor {
+        overlay(&mut merged, editor.clone());
+    }
     Ok(settings_from(merged, sources))
+}
+
+/// Refuses what a workspace's own `.zenith.toml` may not set: an index location outside the
+/// workspace (an `s3://` bucket would receive the symbol table with the user's own
+/// credentials; a directory elsewhere could be shared with other users). Everything else in the
+/// file only tunes indexing; the secret deny-list is additive by construction.
+pub fn check_workspace_layer(path: &Path, workspace: &Path, layer: &ConfigFile) -> anyhow::Result<()> {
+    if let Some(dir) = &layer.index.dir {
+        let inside = !dir.contains("://") && {
+            let candidate = Path::new(dir);
+            let resolved = if candidate.is_absolute() { candidate.to_path_buf() } else { workspace.join(candidate) };
+            // Lexical check (the directory may not exist yet): no `..` may climb out.
+            !resolved.components().any(|c| matches!(c, std::path::Component::ParentDir))
+                && resolved.starts_with(workspace)
+        };
+        if !inside {
+            anyhow::bail!(
+                "{}: `index.dir = {dir:?}` is refused: a workspace's own configuration may not send its index \
+                 outside the workspace (a clone could otherwise upload your symbols with your credentials). \
+                 Set it in your own configuration ({}), with ZENITH_INDEX_DIR or with --index-dir",
+                path.display(),
+                user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "config.toml".into())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The workspace that `start` (a directory, usually the current one) belongs to, found the way
+/// cargo and git find theirs: the nearest ancestor with a `.zenith.toml`, else the nearest
+/// version-control root (`.git`, `.hg`, `.jj`, `.svn`), else `start` itself.
+pub fn find_workspace_root(start: &Path) -> PathBuf {
+    let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+    if let Some(root) = start.ancestors().find(|dir| dir.join(WORKSPACE_FILE).is_file()) {
+        return root.to_path_buf();
+    }
+    if let Some(root) = start.ancestors().find(|dir| [".git", ".hg", ".jj", ".svn"].iter().any(|vcs| dir.join(vcs).exists()))
+    {
+        return root.to_path_buf();
+    }
+    start
+}
+
+/// Parses the editor's settings (`initializationOptions`, or the `zenith` section of
+/// `workspace/didChangeConfiguration`): the same sections and keys as the files, in JSON.
+/// `symbolLimit` (the older spelling) is accepted as `lsp.symbol_limit`.
+pub fn editor_layer(value: &serde_json::Value) -> anyhow::Result<ConfigFile> {
+    let mut value = value.clone();
+    if let Some(object) = value.as_object_mut() {
+        // VS Code sends `{ "zenith": { … } }` for a configuration section.
+        if let Some(inner) = object.remove("zenith") {
+            return editor_layer(&inner);
+        }
+        let limit = object.remove("symbolLimit");
+        let mut layer: ConfigFile =
+            serde_json::from_value(serde_json::Value::Object(object.clone())).context("invalid editor settings")?;
+        if let Some(limit) = limit.and_then(|v| v.as_u64()) {
+            layer.lsp.symbol_limit = Some(limit as usize);
+        }
+        return Ok(layer);
+    }
+    if value.is_null() {
+        return Ok(ConfigFile::default());
+    }
+    anyhow::bail!("invalid editor settings: expected an object, got {value}")
 }
 
 fn settings_from(file: ConfigFile, sources: Vec<PathBuf>) -> Settings {
@@ -189,6 +283,50 @@ mod tests {
         assert_eq!(settings.index.walk.max_file_bytes, 20);
         assert!(!settings.index.walk.skip_hidden);
         assert_eq!(settings.symbol_limit, 5);
+    }
+
+    #[test]
+    fn a_workspace_file_may_not_send_the_index_elsewhere() {
+        let workspace = tempfile::tempdir().unwrap();
+        let root = workspace.path().canonicalize().unwrap();
+        let path = root.join(WORKSPACE_FILE);
+        for refused in ["s3://someone-else/loot", "/tmp/elsewhere", "../outside", "sub/../../outside"] {
+            let layer: ConfigFile = toml::from_str(&format!("[index]\ndir = {refused:?}\n")).unwrap();
+            let error = check_workspace_layer(&path, &root, &layer).unwrap_err().to_string();
+            assert!(error.contains(".zenith.toml") && error.contains("index.dir"), "{error}");
+        }
+        for allowed in [".zenith-index", "build/index"] {
+            let layer: ConfigFile = toml::from_str(&format!("[index]\ndir = {allowed:?}\n")).unwrap();
+            check_workspace_layer(&path, &root, &layer).unwrap();
+        }
+        std::fs::write(&path, "[index]\ndir = \"s3://someone-else/loot\"\n").unwrap();
+        assert!(load(Some(&root)).is_err());
+        std::fs::write(&path, "[index]\ndir = \".zenith-index\"\n").unwrap();
+        let settings = load(Some(&root)).unwrap();
+        assert_eq!(settings.index_dir.as_deref(), Some(root.join(".zenith-index").to_str().unwrap()));
+    }
+
+    #[test]
+    fn the_workspace_is_the_nearest_config_file_then_the_vcs_root() {
+        let base = tempfile::tempdir().unwrap();
+        let root = base.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("repo/.git")).unwrap();
+        std::fs::create_dir_all(root.join("repo/crates/a/src")).unwrap();
+        assert_eq!(find_workspace_root(&root.join("repo/crates/a/src")), root.join("repo"));
+        std::fs::write(root.join("repo/crates/a/.zenith.toml"), "").unwrap();
+        assert_eq!(find_workspace_root(&root.join("repo/crates/a/src")), root.join("repo/crates/a"));
+        std::fs::create_dir_all(root.join("plain/dir")).unwrap();
+        assert_eq!(find_workspace_root(&root.join("plain/dir")), root.join("plain/dir"));
+    }
+
+    #[test]
+    fn editor_settings_use_the_file_sections() {
+        let layer = editor_layer(&serde_json::json!({"symbolLimit": 7, "index": {"max_file_bytes": 10}})).unwrap();
+        assert_eq!(layer.lsp.symbol_limit, Some(7));
+        assert_eq!(layer.index.max_file_bytes, Some(10));
+        let nested = editor_layer(&serde_json::json!({"zenith": {"embed": {"enabled": false}}})).unwrap();
+        assert_eq!(nested.embed.enabled, Some(false));
+        assert!(editor_layer(&serde_json::json!({"index": {"nope": 1}})).is_err());
     }
 
     #[test]

@@ -332,12 +332,15 @@ pub async fn embed_pending(
 }
 
 /// What the live daemon is asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Event {
     /// These absolute paths changed on disk (from the watcher or the editor's notifications).
     Paths(Vec<std::path::PathBuf>),
     /// Re-check the whole workspace (lost events, ignore rules changed, `zenith/reindex`).
     Rescan,
+    /// The settings changed (`workspace/didChangeConfiguration`): index with these options
+    /// from now on, and re-check the whole workspace under them.
+    Configure(Box<IndexOptions>),
 }
 
 /// The writer's state, published after every commit for readers (`zenith/status`).
@@ -381,7 +384,7 @@ impl LiveIndex {
     /// the background between them, and maintenance when fragments or unindexed rows pile up.
     /// `publish` is called after every commit.
     pub async fn run(
-        self,
+        mut self,
         mut events: tokio::sync::mpsc::UnboundedReceiver<Event>,
         publish: impl Fn(WriterStatus) + Send + Sync,
     ) -> anyhow::Result<()> {
@@ -421,7 +424,13 @@ impl LiveIndex {
             }
             status.pending_changes = batch.len();
             let started = std::time::Instant::now();
-            let full = batch.contains(&Event::Rescan);
+            if let Some(options) = batch.iter().rev().find_map(|event| match event {
+                Event::Configure(options) => Some(options.clone()),
+                _ => None,
+            }) {
+                self.options = *options;
+            }
+            let full = batch.iter().any(|event| matches!(event, Event::Rescan | Event::Configure(_)));
             let report = if full {
                 reconcile(&self.root, &self.store, &self.options, &Silent).await?
             } else {
@@ -429,7 +438,7 @@ impl LiveIndex {
                     .into_iter()
                     .flat_map(|event| match event {
                         Event::Paths(paths) => paths,
-                        Event::Rescan => Vec::new(),
+                        Event::Rescan | Event::Configure(_) => Vec::new(),
                     })
                     .collect();
                 targets.sort();

@@ -23,4 +23,4 @@ pub mod watch;
 
 // The pure stages live in their own crate (fuzzable without the storage graph); re-exported
 // so that `zenith::parse` and `zenith::symbols` stay the paths used everywhere.
-pub use zenith_syntax::{parse, symbols};
+pub use zenith_syntax::{parse, redact, symbols};

@@ -18,28 +18,23 @@ use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::daemon::{Event, IndexLock, IndexOptions, LiveIndex, WriterStatus};
-use crate::embed::{EmbedConfig, Embedder};
+use crate::daemon::{Event, IndexLock, LiveIndex, WriterStatus};
+use crate::embed::Embedder;
 use crate::query::names::{NameEntry, NameIndex};
 use crate::query::{Engine, Filters, SearchMode, SearchRequest};
 use crate::store::{Store, StoreConfig};
 
-/// Settings of the server (from the command line; clients may override `symbol_limit` in
-/// `initializationOptions.symbolLimit`).
-#[derive(Debug, Clone)]
+/// What the command line gives the server. Everything else comes from the layered settings of
+/// each workspace folder (`config::load_with_editor`): the user's file, the folder's
+/// `.zenith.toml`, the environment, and the editor's own layer (`initializationOptions`, then
+/// `workspace/didChangeConfiguration`).
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
-    /// One index for a single-folder workspace; ignored with several folders.
+    /// `--index-dir` / `ZENITH_INDEX_DIR`: one index for a single-folder workspace; ignored
+    /// with several folders.
     pub index_dir: Option<String>,
-    /// Maximum `workspace/symbol` results.
-    pub symbol_limit: usize,
-    /// Changes within this window become one commit.
-    pub batch_window: std::time::Duration,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions { index_dir: None, symbol_limit: 1000, batch_window: std::time::Duration::from_millis(100) }
-    }
+    /// `--symbol-limit`: maximum `workspace/symbol` results, above every other layer.
+    pub symbol_limit: Option<usize>,
 }
 
 /// One workspace folder: its index, its writer's inbox and the latest published state.
@@ -54,7 +49,12 @@ struct Folder {
 
 struct Shared {
     client: Client,
-    options: RwLock<ServeOptions>,
+    options: ServeOptions,
+    /// The editor's settings layer (`initializationOptions`, replaced by each
+    /// `workspace/didChangeConfiguration`).
+    editor: RwLock<crate::config::ConfigFile>,
+    /// The effective `workspace/symbol` limit.
+    symbol_limit: std::sync::atomic::AtomicUsize,
     folders: RwLock<Vec<Arc<Folder>>>,
     roots: RwLock<Vec<PathBuf>>,
     utf8: std::sync::atomic::AtomicBool,
@@ -74,7 +74,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (service, socket) = LspService::build(|client| Backend {
         shared: Arc::new(Shared {
             client,
-            options: RwLock::new(options),
+            symbol_limit: std::sync::atomic::AtomicUsize::new(options.symbol_limit.unwrap_or(1000)),
+            options,
+            editor: RwLock::new(Default::default()),
             folders: RwLock::new(Vec::new()),
             roots: RwLock::new(Vec::new()),
             utf8: std::sync::atomic::AtomicBool::new(false),
@@ -434,10 +436,18 @@ impl LanguageServer for Backend {
             roots.push(root);
         }
         *self.shared.roots.write().map_err(internal)? = roots;
-        if let Some(limit) =
-            params.initialization_options.as_ref().and_then(|o| o.get("symbolLimit")).and_then(|v| v.as_u64())
-        {
-            self.shared.options.write().map_err(internal)?.symbol_limit = limit as usize;
+        if let Some(options) = &params.initialization_options {
+            // A client newer or older than this server may send keys it does not know: say so
+            // and start with the other layers rather than refusing the session.
+            match crate::config::editor_layer(options) {
+                Ok(layer) => *self.shared.editor.write().map_err(internal)? = layer,
+                Err(error) => {
+                    self.shared
+                        .client
+                        .show_message(MessageType::ERROR, format!("zenith: initializationOptions ignored: {error:#}"))
+                        .await
+                }
+            }
         }
         let utf8 = params
             .capabilities
@@ -486,7 +496,7 @@ impl LanguageServer for Backend {
 
     async fn symbol(&self, params: WorkspaceSymbolParams) -> jsonrpc::Result<Option<WorkspaceSymbolResponse>> {
         guarded(async {
-            let limit = self.shared.options.read().map_err(internal)?.symbol_limit;
+            let limit = self.shared.symbol_limit.load(std::sync::atomic::Ordering::Relaxed);
             let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
             let folders = self.shared.folders.read().map_err(internal)?.clone();
             let mut found = Vec::new();
@@ -509,6 +519,56 @@ impl LanguageServer for Backend {
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
         self.notify_paths(params.changes.into_iter().map(|change| change.uri));
     }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let layer = match crate::config::editor_layer(&params.settings) {
+            Ok(layer) => layer,
+            Err(error) => {
+                self.shared
+                    .client
+                    .show_message(MessageType::ERROR, format!("zenith: settings not applied: {error:#}"))
+                    .await;
+                return;
+            }
+        };
+        if let Ok(mut editor) = self.shared.editor.write() {
+            *editor = layer;
+        }
+        let folders = self.shared.folders.read().map(|f| f.clone()).unwrap_or_default();
+        for (number, folder) in folders.iter().enumerate() {
+            match folder_settings(&self.shared, &folder.root) {
+                Ok(settings) => {
+                    if number == 0 {
+                        self.apply_symbol_limit(&settings);
+                    }
+                    if let Some(events) = &folder.events {
+                        let _ = events.send(Event::Configure(Box::new(settings.index)));
+                    }
+                }
+                Err(error) => {
+                    self.shared.client.show_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
+                }
+            }
+        }
+    }
+}
+
+/// The layered settings of one workspace folder, with the editor's current layer.
+fn folder_settings(shared: &Shared, root: &Path) -> anyhow::Result<crate::config::Settings> {
+    let editor = shared.editor.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    crate::config::load_with_editor(Some(root), Some(&editor))
+}
+
+impl Backend {
+    fn apply_symbol_limit(&self, settings: &crate::config::Settings) {
+        apply_symbol_limit(&self.shared, settings);
+    }
+}
+
+/// The command line's `--symbol-limit` wins over every settings layer.
+fn apply_symbol_limit(shared: &Shared, settings: &crate::config::Settings) {
+    let limit = shared.options.symbol_limit.unwrap_or(settings.symbol_limit);
+    shared.symbol_limit.store(limit, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Exits when the editor that started us dies without closing our stdin.
@@ -531,14 +591,37 @@ fn watch_parent(pid: u32) {
 /// Opens each folder's index, starts its writer (when we get the lock) and its watcher, and
 /// reports progress until names and embeddings are complete.
 async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
-    let roots = shared.roots.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
-    let options = shared.options.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    let roots: Vec<PathBuf> = shared
+        .roots
+        .read()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .iter()
+        .map(|root| root.canonicalize().unwrap_or_else(|_| root.clone()))
+        .collect();
+    let options = shared.options.clone();
+    // Each folder's settings, resolved as every other front-end resolves them. A folder whose
+    // configuration is refused (or malformed) is reported and not indexed; the others are.
+    let mut folders_settings = Vec::new();
+    for root in &roots {
+        match folder_settings(&shared, root) {
+            Ok(settings) => folders_settings.push((root.clone(), settings)),
+            Err(error) => {
+                shared.client.show_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
+            }
+        }
+    }
+    if let Some((_, first)) = folders_settings.first() {
+        apply_symbol_limit(&shared, first);
+    }
+    // One model for the process, with the first folder's precision and threads; a folder with
+    // `embed.enabled = false` (or ZENITH_EMBED=0) does not use it.
+    let embed_config = folders_settings.iter().find(|(_, s)| s.embed_enabled).map(|(_, s)| s.embed);
     // Only a model already on disk is loaded (about half a second): an editor start never waits
     // for a download; `znt setup` fetches the model.
-    {
+    if let Some(embed_config) = embed_config {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || match crate::assets::local_model_dir().ok().flatten() {
-            Some(dir) => match Embedder::load(&dir, EmbedConfig::default()) {
+            Some(dir) => match Embedder::load(&dir, embed_config) {
                 Ok(embedder) => {
                     if let Ok(mut slot) = shared.embedder.write() {
                         *slot = Some(Arc::new(embedder));
@@ -550,10 +633,10 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         })
         .await?;
     }
-    for (number, root) in roots.iter().enumerate() {
-        let root = root.canonicalize().unwrap_or_else(|_| root.clone());
-        let uri = match (&options.index_dir, roots.len()) {
-            (Some(dir), 1) => dir.clone(),
+    for (number, (root, settings)) in folders_settings.into_iter().enumerate() {
+        let uri = match (&options.index_dir, &settings.index_dir, roots.len()) {
+            (Some(dir), _, 1) => dir.clone(),
+            (_, Some(dir), _) => dir.clone(),
             _ => crate::cli::default_index_dir(&root)?.to_string_lossy().into_owned(),
         };
         let config = StoreConfig::new(uri.clone());
@@ -582,12 +665,17 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         tokio::spawn(follow_status(shared.clone(), folder.clone(), status_rx, number));
         if let Ok(lock) = lock {
             shared.locks.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(lock);
+            let embedder = if settings.embed_enabled {
+                shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone()
+            } else {
+                None
+            };
             let live = LiveIndex {
                 root: root.clone(),
                 store,
-                options: IndexOptions::default(),
-                embedder: shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone(),
-                batch_window: options.batch_window,
+                options: settings.index.clone(),
+                embedder,
+                batch_window: settings.batch_window,
             };
             let client = shared.client.clone();
             tokio::spawn(async move {

@@ -11,6 +11,7 @@
 //! (query vectors, limits) and fixed column names.
 
 pub mod names;
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -63,8 +64,9 @@ fn duck(context: &'static str) -> impl FnOnce(duckdb::Error) -> QueryError {
 /// How the lance extension was obtained (reported by `znt status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExtensionSource {
+    /// Loaded from this file (every route ends with a hash-checked file in the cache, or the
+    /// explicit `ZENITH_LANCE_EXTENSION`).
     File(PathBuf),
-    DuckDbRepository,
 }
 
 /// The process-wide DuckDB database with the lance extension loaded.
@@ -114,15 +116,10 @@ impl Engine {
             return Err(QueryError::ExtensionUnavailable { attempts: attempts.join("; ") });
         }
         // lance is a core extension of DuckDB 1.5: `INSTALL lance` fetches the signed build
-        // from DuckDB's repository when that is reachable.
-        match root.execute_batch("INSTALL lance; LOAD lance;") {
-            Ok(()) => {
-                return Ok(Engine {
-                    root: Mutex::new(root),
-                    source: ExtensionSource::DuckDbRepository,
-                    pinned: Default::default(),
-                });
-            }
+        // from DuckDB's repository when that is reachable. It installs into a staging directory
+        // of our cache, and the file is hash-checked and cached like the pip route's.
+        match install_from_duckdb_repository(&root) {
+            Ok(path) => return Engine::with_extension_file(root, &path),
             Err(error) => attempts.push(format!("INSTALL lance from DuckDB's repository ({error})")),
         }
         match assets::fetch_with_pip(&assets::LANCE_EXTENSION_WHEEL, &assets::cached_lance_extension()) {
@@ -224,29 +221,12 @@ fn run_search(connection: &Connection, dataset: &str, request: &SearchRequest) -
 }
 
 impl Engine {
-    /// Runs one read-only SQL statement over the index: a `symbols` view of the table and a
-    /// `symbols_fts(query, k)` table macro for BM25 search. Read-only is enforced, not hoped
-    /// for: only a single query statement is accepted, the lance functions (which can write)
-    /// are not reachable by name, and before the user's SQL runs this database turns off
-    /// external access (no file reads or writes, no ATTACH, COPY, INSTALL or LOAD) and locks
-    /// its configuration. The database stays locked: call this in a process of its own
-    /// (`znt sql`).
+    /// Runs one read-only query over the index: a `symbols` table (every column but the
+    /// full-text document) and a `symbols_fts(query, k)` table macro for BM25 search. Read-only
+    /// by construction: the query runs in a separate database holding only a copy of one table
+    /// version (see `sandbox`), never in this one.
     pub fn read_only_sql(&self, dataset: &str, sql: &str) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>> {
-        check_read_only(sql)?;
-        let connection = self.connect()?;
-        let dataset = sql_string(dataset);
-        connection
-            .execute_batch(&format!(
-                "CREATE TEMP VIEW symbols AS SELECT * EXCLUDE (search_text) FROM '{dataset}';
-                 CREATE TEMP MACRO symbols_fts(q, k := 10) AS TABLE
-                   SELECT * EXCLUDE (search_text) FROM lance_fts('{dataset}', '{SEARCH_TEXT_COLUMN}', q, k := k);
-                 SET enable_external_access = false;
-                 SET lock_configuration = true;"
-            ))
-            .map_err(duck("preparing the read-only session"))?;
-        let mut statement = connection.prepare(sql).map_err(duck("preparing your SQL"))?;
-        let batches = statement.query_arrow([]).map_err(duck("running your SQL"))?.collect();
-        Ok(batches)
+        sandbox::run(self.connect()?, dataset, sql)
     }
 
     /// Every symbol's name and location, for the in-memory name index.
@@ -288,6 +268,40 @@ impl Engine {
     }
 }
 
+/// `INSTALL lance` into a staging directory, then the pinned-hash check and the move into the
+/// cache (`assets::adopt_lance_extension`); returns the cached file.
+fn install_from_duckdb_repository(root: &Connection) -> std::result::Result<PathBuf, String> {
+    let staging = assets::cache_dir().join("duckdb").join(format!("staging-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).map_err(|e| format!("creating {}: {e}", staging.display()))?;
+    let result = (|| {
+        root.execute_batch(&format!(
+            "SET extension_directory = '{}'; INSTALL lance;",
+            sql_string(&staging.to_string_lossy())
+        ))
+        .map_err(|e| e.to_string())?;
+        let installed = find_file(&staging, "lance.duckdb_extension")
+            .ok_or_else(|| format!("INSTALL reported success but wrote no lance.duckdb_extension under {}", staging.display()))?;
+        assets::adopt_lance_extension(&installed).map_err(|e| e.to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+/// The first file called `name` under `dir` (DuckDB nests it under version and platform).
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 fn new_database() -> Result<Connection> {
     // Autoloading would reach for the network on a missing function; we load what we need.
     let config = Config::default().enable_autoload_extension(false).map_err(duck("configuring DuckDB"))?;
@@ -298,63 +312,6 @@ fn new_database() -> Result<Connection> {
 /// (the index location), never for query text.
 fn sql_string(value: &str) -> String {
     value.replace('\'', "''")
-}
-
-/// Accepts a single read-only query statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
-/// SHOW, EXPLAIN). Checked before DuckDB sees the text, because preparing a multi-statement
-/// string would execute all but its last statement.
-fn check_read_only(sql: &str) -> Result<()> {
-    let refuse = |why: &str| Err(QueryError::Invalid(format!("refused: {why} (znt sql is read-only)")));
-    // Strip comments and string literals to find statement boundaries and keywords.
-    let mut code = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                code.push(' ');
-                for inner in chars.by_ref() {
-                    if inner == c {
-                        break;
-                    }
-                }
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                for inner in chars.by_ref() {
-                    if inner == '\n' {
-                        break;
-                    }
-                }
-                code.push(' ');
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut previous = ' ';
-                for inner in chars.by_ref() {
-                    if previous == '*' && inner == '/' {
-                        break;
-                    }
-                    previous = inner;
-                }
-                code.push(' ');
-            }
-            _ => code.push(c),
-        }
-    }
-    let trimmed = code.trim().trim_end_matches(';').trim();
-    if trimmed.contains(';') {
-        return refuse("only one statement is allowed");
-    }
-    let first = trimmed.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    if !matches!(
-        first.as_str(),
-        "SELECT" | "WITH" | "FROM" | "VALUES" | "DESCRIBE" | "SUMMARIZE" | "SHOW" | "EXPLAIN" | "("
-    ) {
-        return refuse(&format!("{first} statements are not allowed, only queries"));
-    }
-    let lower = sql.to_ascii_lowercase();
-    if lower.contains("lance") {
-        return refuse("the lance functions are not available here; use the symbols view and symbols_fts()");
-    }
-    Ok(())
 }
 
 /// Which ranking a search uses.

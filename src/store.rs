@@ -10,6 +10,7 @@
 //! Architecture Invariant: every public write method produces exactly one Lance commit.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{Array, RecordBatch, RecordBatchIterator, RecordBatchReader};
@@ -60,6 +61,9 @@ pub struct StoreConfig {
     /// Object-store options (`aws_endpoint`, `aws_region`, keys, `allow_http`) for `s3://` URIs.
     pub storage_options: Vec<(String, String)>,
     pub model: EmbeddingModel,
+    /// Create the table when there is none (writers); readers set this to `false`, so that a
+    /// query against an index nobody built is an error instead of a new, empty index.
+    pub create_if_missing: bool,
 }
 
 impl StoreConfig {
@@ -68,7 +72,13 @@ impl StoreConfig {
     pub fn new(uri: impl Into<String>) -> StoreConfig {
         let uri = uri.into();
         let storage_options = if uri.starts_with("s3://") { s3_options_from_env() } else { Vec::new() };
-        StoreConfig { uri, storage_options, model: EmbeddingModel::default() }
+        StoreConfig { uri, storage_options, model: EmbeddingModel::default(), create_if_missing: true }
+    }
+
+    /// The same store, for a reader: opening fails with [`StoreError::NotFound`] when no table
+    /// exists yet.
+    pub fn existing(uri: impl Into<String>) -> StoreConfig {
+        StoreConfig { create_if_missing: false, ..StoreConfig::new(uri) }
     }
 }
 
@@ -123,6 +133,9 @@ pub enum StoreError {
          remove the index directory (it is derived data) and re-index"
     )]
     SchemaVersion { uri: String, found: String },
+    /// A reader asked for an index that was never built.
+    #[error("there is no index at {uri}")]
+    NotFound { uri: String },
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -179,6 +192,11 @@ impl Store {
     /// (exist-ok). An existing table built for another model is a [`StoreError::ModelMismatch`].
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let uri = config.uri.trim_end_matches('/').to_string();
+        // A local reader checks before connecting: connecting would create the directory.
+        if !config.create_if_missing && !uri.contains("://") && !Path::new(&uri).join(format!("{TABLE_NAME}.lance")).exists()
+        {
+            return Err(StoreError::NotFound { uri });
+        }
         let uri_for_errors = &uri;
         let lance = |operation| {
             move |source| StoreError::Lance { operation, uri: uri_for_errors.clone(), source: Box::new(source) }
@@ -204,6 +222,9 @@ impl Store {
         let schema = symbol_schema(&config.model)?;
         let table = match connection.open_table(TABLE_NAME).execute().await {
             Ok(table) => table,
+            Err(lancedb::Error::TableNotFound { .. }) if !config.create_if_missing => {
+                return Err(StoreError::NotFound { uri });
+            }
             Err(lancedb::Error::TableNotFound { .. }) => connection
                 .create_empty_table(TABLE_NAME, schema.clone())
                 // Another process may create it between our open and our create: then open theirs.

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 
-/// File names (globs, matched against the file name) that are never read: secrets and keys.
+/// File names (globs, matched case-insensitively against the file name) that are never read:
+/// secrets and keys, whatever their extension.
 pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
     ".env",
     ".env.*",
@@ -32,11 +33,23 @@ pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
     ".netrc",
     ".npmrc",
     ".pypirc",
+    ".pgpass",
+    ".htpasswd",
     ".git-credentials",
-    "*secret*",
     "*.tfstate",
     "*.tfstate.*",
+    "*.secret",
+    "*.secrets",
 ];
+
+/// File names that hold secrets when they are data, not code: `client_secret.json`,
+/// `secrets.yaml`, `SECRET` are never read, but a source module such as Python's own
+/// `secrets.py` is (its values pass through the content redaction in `redact` instead).
+pub const DEFAULT_SECRET_DATA_PATTERNS: &[&str] = &["*secret*"];
+
+/// Directory names (case-insensitive) whose whole tree is never read.
+pub const DEFAULT_SECRET_DIRS: &[&str] =
+    &["secret", "secrets", "*[-_.]secret", "*[-_.]secrets", ".ssh", ".gnupg", ".aws", ".password-store"];
 
 /// Directories skipped even when not ignored: vendored or generated trees.
 pub const DEFAULT_SKIPPED_DIRS: &[&str] =
@@ -78,27 +91,56 @@ pub enum WatchError {
     },
 }
 
-/// The deny-list of secret file names.
+/// The deny-list of secret paths: file names, data-file names and directory names, each
+/// matched case-insensitively against its own path component.
 #[derive(Debug, Clone)]
 pub struct SecretFilter {
-    set: GlobSet,
+    files: GlobSet,
+    data_files: GlobSet,
+    dirs: GlobSet,
+}
+
+fn glob_set<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Result<GlobSet, WatchError> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .case_insensitive(true)
+            .literal_separator(true)
+            .build()
+            .map_err(|source| WatchError::Pattern { pattern: pattern.to_string(), source })?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|source| WatchError::Pattern { pattern: "<set>".into(), source })
 }
 
 impl SecretFilter {
+    /// The built-in deny-list plus `extra` file-name globs (configuration can add, never remove).
     pub fn new(extra: &[String]) -> Result<SecretFilter, WatchError> {
-        let mut builder = GlobSetBuilder::new();
-        for pattern in DEFAULT_SECRET_PATTERNS.iter().map(|p| p.to_string()).chain(extra.iter().cloned()) {
-            let glob =
-                Glob::new(&pattern).map_err(|source| WatchError::Pattern { pattern: pattern.clone(), source })?;
-            builder.add(glob);
-        }
-        let set = builder.build().map_err(|source| WatchError::Pattern { pattern: "<set>".into(), source })?;
-        Ok(SecretFilter { set })
+        Ok(SecretFilter {
+            files: glob_set(DEFAULT_SECRET_PATTERNS.iter().copied().chain(extra.iter().map(String::as_str)))?,
+            data_files: glob_set(DEFAULT_SECRET_DATA_PATTERNS.iter().copied())?,
+            dirs: glob_set(DEFAULT_SECRET_DIRS.iter().copied())?,
+        })
     }
 
-    /// True when the file must never be read.
-    pub fn is_secret(&self, path: &Path) -> bool {
-        path.file_name().is_some_and(|name| self.set.is_match(Path::new(name)))
+    /// True when a directory of this name must never be entered.
+    pub fn is_secret_dir(&self, name: &std::ffi::OsStr) -> bool {
+        self.dirs.is_match(Path::new(name))
+    }
+
+    /// True when the file must never be read: its name is on the deny-list, or one of the
+    /// directories on its path (relative to the workspace root) is.
+    pub fn is_secret(&self, relative: &Path) -> bool {
+        let Some(name) = relative.file_name() else {
+            return false;
+        };
+        if self.files.is_match(Path::new(name)) {
+            return true;
+        }
+        if self.data_files.is_match(Path::new(name)) && crate::parse::Language::detect(relative, b"").is_none() {
+            return true;
+        }
+        relative.parent().is_some_and(|parent| parent.components().any(|c| self.is_secret_dir(c.as_os_str())))
     }
 }
 
@@ -139,6 +181,7 @@ pub fn scan_paths(root: &Path, targets: &[PathBuf], config: &WalkConfig) -> Resu
 
 fn walk(root: &Path, config: &WalkConfig, targets: Option<Vec<PathBuf>>) -> Result<Scan, WatchError> {
     let secrets = SecretFilter::new(&config.extra_secret_patterns)?;
+    let dir_filter = secrets.clone();
     let skipped_dirs = config.skipped_dirs.clone();
     let mut builder = WalkBuilder::new(root);
     builder
@@ -153,7 +196,11 @@ fn walk(root: &Path, config: &WalkConfig, targets: Option<Vec<PathBuf>>) -> Resu
         .add_custom_ignore_filename(".zenithignore")
         .filter_entry(move |entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-            if is_dir && entry.depth() > 0 && skipped_dirs.iter().any(|d| entry.file_name() == d.as_str()) {
+            if is_dir
+                && entry.depth() > 0
+                && (skipped_dirs.iter().any(|d| entry.file_name() == d.as_str())
+                    || dir_filter.is_secret_dir(entry.file_name()))
+            {
                 return false;
             }
             match &targets {
@@ -178,7 +225,7 @@ fn walk(root: &Path, config: &WalkConfig, targets: Option<Vec<PathBuf>>) -> Resu
         }
         let absolute = entry.path().to_path_buf();
         let relative = relative_path(root, &absolute);
-        if secrets.is_secret(&absolute) {
+        if secrets.is_secret(Path::new(&relative)) {
             result.skipped.push(Skipped { relative, reason: "matches the secret deny-list".into() });
             continue;
         }

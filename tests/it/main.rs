@@ -13,3 +13,4 @@ mod query;
 mod s3;
 mod store;
 mod support;
+mod trust;

@@ -2,6 +2,7 @@
 import asyncio
 import json
 import os
+import pathlib
 import subprocess
 import time
 
@@ -233,3 +234,62 @@ def test_the_server_exits_when_stdin_closes(tmp_path):
     )
     server.stdin.close()
     assert server.wait(timeout=20) == 0
+
+
+def real_cache() -> pathlib.Path:
+    base = os.environ.get("ZENITH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zenith"
+    )
+    return pathlib.Path(base)
+
+
+@pytest.mark.asyncio
+async def test_the_server_takes_each_folders_config_and_the_editors_settings(tmp_path):
+    """The folder's .zenith.toml (not the server's working directory's), the editor's
+    initializationOptions and workspace/didChangeConfiguration all take effect; a folder whose
+    .zenith.toml tries to send the index away is refused with a message, the other still served."""
+    workspace = make_workspace(tmp_path / "ws")
+    (workspace / ".zenith.toml").write_text('[index]\nskipped_dirs = ["generated"]\n')
+    (workspace / "generated").mkdir()
+    (workspace / "generated/gen.rs").write_text("pub fn generated_fn() {}\n")
+    (workspace / "src/big.rs").write_text("pub fn big_fn() {}\n" + "// padding\n" * 40)
+    hostile = make_workspace(tmp_path / "hostile")
+    (hostile / ".zenith.toml").write_text('[index]\ndir = "s3://someone-else/loot"\n')
+    env = dict(os.environ)
+    env["ZENITH_CACHE_DIR"] = str(tmp_path / "cache")
+    env["ZENITH_LANCE_EXTENSION"] = str(real_cache() / "duckdb/v1.5.5/lance.duckdb_extension")
+    client = make_test_lsp_client()
+    await client.start_io(znt_binary(), "serve", cwd=str(tmp_path), env=env)
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=workspace.as_uri(), name="ws"),
+                    types.WorkspaceFolder(uri=hostile.as_uri(), name="hostile"),
+                ],
+                initialization_options={"index": {"max_file_bytes": 300}, "embed": {"enabled": False}},
+            )
+        )
+        await wait_ready(client, embedded=False)
+        status = as_dict(await client.protocol.send_request_async("zenith/status", None))
+        assert [s["root"] for s in status] == [str(workspace.resolve())], status
+        assert any("index.dir" in m.message and ".zenith.toml" in m.message for m in client.messages), client.messages
+        assert (await symbols(client, "parse_config"))[0].name == "parse_config"
+        assert not [s for s in await symbols(client, "generated_fn") if s.name == "generated_fn"]
+        assert not [s for s in await symbols(client, "big_fn") if s.name == "big_fn"]
+        # The editor raises the size limit: the big file is indexed; the folder's own
+        # skipped_dirs still holds.
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"zenith": {"index": {"max_file_bytes": 100000}}})
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if [s for s in await symbols(client, "big_fn") if s.name == "big_fn"]:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the changed setting never took effect")
+        assert not [s for s in await symbols(client, "generated_fn") if s.name == "generated_fn"]
+    finally:
+        await client.shutdown_session()

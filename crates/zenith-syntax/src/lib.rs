@@ -5,4 +5,5 @@
 //! (`fuzz/`).
 
 pub mod parse;
+pub mod redact;
 pub mod symbols;

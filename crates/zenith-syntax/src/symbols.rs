@@ -809,7 +809,9 @@ fn extract(path: &str, parsed: &ParsedFile, file_hash: &str, indexed_at: i64, al
         let id = symbol_id(path, &qualified_name, kind, *ordinal);
         *ordinal += 1;
         let signature = signature(language, candidate.node, &family, source);
-        let doc = lang::doc_comment(language, candidate.node, &family, source).map(|doc| truncate(doc, MAX_DOC_CHARS));
+        // Secrets are redacted before truncation, so a cut can never leave half a value behind.
+        let doc = lang::doc_comment(language, candidate.node, &family, source)
+            .map(|doc| truncate(without_secrets(doc), MAX_DOC_CHARS));
         let start = candidate.node.start_position();
         let end = candidate.node.end_position();
         let start_col_utf16 = utf16_column(source, candidate.node.start_byte(), start.column);
@@ -907,7 +909,15 @@ fn signature<'t>(language: Language, node: Node<'t>, family: &lang::Family<'t>, 
     }
     let trimmed = collapsed.trim_end_matches(['{', ':', ';', ' ', '=']).trim_end();
     let trimmed = if language == Language::Python { trimmed.trim_end_matches(':') } else { trimmed };
-    truncate(trimmed.to_string(), MAX_SIGNATURE_CHARS)
+    truncate(crate::redact::redact_secrets(trimmed).into_owned(), MAX_SIGNATURE_CHARS)
+}
+
+/// `text` with its secret values redacted (the same string when there are none).
+fn without_secrets(text: String) -> String {
+    match crate::redact::redact_secrets(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(redacted) => redacted,
+    }
 }
 
 fn truncate(mut text: String, max_chars: usize) -> String {

@@ -8,14 +8,14 @@ local filetypes = {
 }
 
 --- Registers and enables the `zenith` language server.
---- @param opts? { cmd?: string[], symbol_limit?: integer }
+--- @param opts? { cmd?: string[], symbol_limit?: integer, index?: table, embed?: table } index/embed: the sections of .zenith.toml, as the editor's settings layer
 function M.setup(opts)
   opts = opts or {}
   vim.lsp.config('zenith', {
     cmd = opts.cmd or { 'znt', 'serve' },
     filetypes = filetypes,
     root_markers = { '.git', '.zenith.toml', 'Cargo.toml', 'package.json', 'pyproject.toml', 'go.mod' },
-    init_options = { symbolLimit = opts.symbol_limit or 1000 },
+    init_options = { symbolLimit = opts.symbol_limit, index = opts.index, embed = opts.embed },
     capabilities = { general = { positionEncodings = { 'utf-8', 'utf-16' } } },
   })
   vim.lsp.enable('zenith')
