@@ -17,6 +17,9 @@
 //! - `secrets [dir]…`: false positives of the content redaction on real code: the share of
 //!   symbols whose signature or doc had a value redacted (default: Python's standard library and
 //!   the cargo registry's sources), with examples.
+//! - `sql [rows]`: what the `znt sql` sandbox costs: a query through the sandbox (copy of the
+//!   pinned table version into a database without the lance extension) beside the same query run
+//!   directly on the main database, at 100k embedded rows by default.
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
 //!   and of alternative embedding texts.
@@ -42,6 +45,7 @@ fn main() {
         "delta" => daemon::breakdown(rest),
         "rss" => daemon::server_rss(rest),
         "secrets" => secrets::run(rest),
+        "sql" => sql::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }
@@ -267,6 +271,57 @@ mod store {
             println!(
                 "hybrid search including query embedding (zenith/search path), {rows} rows: p50 {e50:.2} ms, p99 {e99:.2} ms"
             );
+        }
+    }
+}
+
+mod sql {
+    use super::*;
+    use zenith::query::Engine;
+    use zenith::store::{Store, StoreConfig};
+    use zenith::synthetic::embedded_symbols;
+
+    pub fn run(args: &[String]) {
+        let rows: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig::new(dir.path().join("index").to_string_lossy().into_owned());
+        let store = runtime.block_on(Store::open(&config)).unwrap();
+        for chunk in embedded_symbols(0, rows, rows / 10 + 1, 42).chunks(10_000) {
+            runtime.block_on(store.add(chunk)).unwrap();
+        }
+        runtime.block_on(store.optimize(Duration::ZERO)).unwrap();
+        runtime.block_on(store.refresh_indexes()).unwrap();
+        let engine = Engine::shared().unwrap();
+        let dataset = store.dataset_uri();
+        println!("machine: {}", machine());
+        println!("rows: {rows} (384-d vectors on every row)");
+        let queries = [
+            "SELECT count(*) FROM symbols",
+            "SELECT language, count(*) FROM symbols WHERE doc IS NULL GROUP BY ALL",
+            "SELECT name FROM symbols_fts('marker17', 10)",
+        ];
+        for query in queries {
+            let direct = query
+                .replace(
+                    "FROM symbols_fts('marker17', 10)",
+                    &format!("FROM lance_fts('{dataset}', 'search_text', 'marker17', k = 10)"),
+                )
+                .replace("FROM symbols", &format!("FROM '{dataset}'"));
+            let mut sandboxed = Vec::new();
+            let mut plain = Vec::new();
+            for _ in 0..5 {
+                let started = Instant::now();
+                engine.read_only_sql(&dataset, query).unwrap();
+                sandboxed.push(started.elapsed());
+                let connection = engine.connect().unwrap();
+                let started = Instant::now();
+                let _: Vec<_> = connection.prepare(&direct).unwrap().query_arrow([]).unwrap().collect();
+                plain.push(started.elapsed());
+            }
+            let (sandbox_p50, _) = percentiles(&mut sandboxed);
+            let (plain_p50, _) = percentiles(&mut plain);
+            println!("{query}: sandbox p50 {sandbox_p50:.0} ms, direct on the main database p50 {plain_p50:.1} ms");
         }
     }
 }

@@ -203,7 +203,8 @@ pub fn find_workspace_root(start: &Path) -> PathBuf {
     if let Some(root) = start.ancestors().find(|dir| dir.join(WORKSPACE_FILE).is_file()) {
         return root.to_path_buf();
     }
-    if let Some(root) = start.ancestors().find(|dir| [".git", ".hg", ".jj", ".svn"].iter().any(|vcs| dir.join(vcs).exists()))
+    if let Some(root) =
+        start.ancestors().find(|dir| [".git", ".hg", ".jj", ".svn"].iter().any(|vcs| dir.join(vcs).exists()))
     {
         return root.to_path_buf();
     }

@@ -279,8 +279,9 @@ fn install_from_duckdb_repository(root: &Connection) -> std::result::Result<Path
             sql_string(&staging.to_string_lossy())
         ))
         .map_err(|e| e.to_string())?;
-        let installed = find_file(&staging, "lance.duckdb_extension")
-            .ok_or_else(|| format!("INSTALL reported success but wrote no lance.duckdb_extension under {}", staging.display()))?;
+        let installed = find_file(&staging, "lance.duckdb_extension").ok_or_else(|| {
+            format!("INSTALL reported success but wrote no lance.duckdb_extension under {}", staging.display())
+        })?;
         assets::adopt_lance_extension(&installed).map_err(|e| e.to_string())
     })();
     let _ = std::fs::remove_dir_all(&staging);

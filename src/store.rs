@@ -193,7 +193,9 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let uri = config.uri.trim_end_matches('/').to_string();
         // A local reader checks before connecting: connecting would create the directory.
-        if !config.create_if_missing && !uri.contains("://") && !Path::new(&uri).join(format!("{TABLE_NAME}.lance")).exists()
+        if !config.create_if_missing
+            && !uri.contains("://")
+            && !Path::new(&uri).join(format!("{TABLE_NAME}.lance")).exists()
         {
             return Err(StoreError::NotFound { uri });
         }
@@ -223,7 +225,7 @@ impl Store {
         let table = match connection.open_table(TABLE_NAME).execute().await {
             Ok(table) => table,
             Err(lancedb::Error::TableNotFound { .. }) if !config.create_if_missing => {
-                return Err(StoreError::NotFound { uri });
+                return Err(StoreError::NotFound { uri: uri.clone() });
             }
             Err(lancedb::Error::TableNotFound { .. }) => connection
                 .create_empty_table(TABLE_NAME, schema.clone())

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use ignore::WalkBuilder;
 
 /// File names (globs, matched case-insensitively against the file name) that are never read:

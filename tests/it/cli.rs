@@ -139,7 +139,7 @@ fn an_unusable_index_directory_is_a_clear_error() {
 }
 
 #[test]
-fn sql_answers_structured_questions_and_refuses_writes_and_file_access() {
+fn sql_answers_structured_questions() {
     let workspace = tempfile::tempdir().unwrap();
     let index = tempfile::tempdir().unwrap();
     crate::index::fixture_workspace(workspace.path());
@@ -160,24 +160,7 @@ fn sql_answers_structured_questions_and_refuses_writes_and_file_access() {
     let table = ok(znt(&["sql", "SELECT count(*) AS n FROM symbols"], index.path()));
     assert!(table.contains("| n "), "{table}");
 
-    let outside = workspace.path().join("app/service.py");
-    for (sql, reason) in [
-        ("CREATE TABLE t AS SELECT 1", "not allowed"),
-        ("DELETE FROM symbols", "not allowed"),
-        ("SELECT 1; DROP VIEW symbols", "only one statement"),
-        ("COPY symbols TO '/tmp/out.csv'", "not allowed"),
-        ("ATTACH '/tmp/x.db'", "not allowed"),
-        (&format!("SELECT * FROM read_text('{}')", outside.display()), ""),
-        (&format!("SELECT * FROM '{}'", outside.display()), ""),
-        ("SELECT * FROM lance_fts('/x.lance', 'search_text', 'a')", "lance functions"),
-        ("SELECT * FROM __lance_truncate_table('/x.lance')", "lance functions"),
-    ] {
-        let output = znt(&["sql", sql], index.path());
-        assert_eq!(output.status.code(), Some(1), "{sql} must be refused");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(reason), "{sql}: {stderr}");
-        assert!(output.stdout.is_empty(), "{sql} printed {}", String::from_utf8_lossy(&output.stdout));
-    }
+    // Every way of writing or reaching outside the index is refused: `trust::sql_cannot_write…`.
     // Nothing was changed.
     let count = json_lines(&ok(znt(&["sql", "SELECT count(*) AS n FROM symbols", "--json"], index.path())));
     assert!(count[0]["n"].as_u64().unwrap() >= 6);

@@ -61,67 +61,54 @@ impl S3Server {
 
     /// A bare HTTP/1.1 request (moto accepts unsigned bucket creation); returns the status.
     fn request(&self, method: &str, path: &str) -> std::io::Result<u16> {
-        Ok(self.exchange(method, path)?.0)
-    }
-
-    /// A bare HTTP/1.1 request; returns the status and the (de-chunked) body.
-    fn exchange(&self, method: &str, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
         let address = self.endpoint.trim_start_matches("http://");
         let mut stream = TcpStream::connect(address)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         write!(
             stream,
             "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         )?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(response.len());
-        let head = String::from_utf8_lossy(&response[..split]).to_string();
-        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let mut body = response.get(split + 4..).unwrap_or_default().to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            let mut decoded = Vec::new();
-            let mut rest = &body[..];
-            while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
-                let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16).unwrap_or(0);
-                if size == 0 {
-                    break;
-                }
-                decoded.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
-                rest = &rest[line_end + 2 + size + 2..];
-            }
-            body = decoded;
-        }
-        Ok((status, body))
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(status)
     }
 
-    /// Every object of the bucket with its bytes (what a push or an `s3://` index uploaded).
+    /// Every object of the bucket with its bytes (what a push or an `s3://` index uploaded),
+    /// read with boto3 (a real S3 client; moto depends on it), signed like any client.
     pub fn objects(&self) -> Vec<(String, Vec<u8>)> {
-        let (status, listing) = self.exchange("GET", &format!("/{}?list-type=2&max-keys=1000", self.bucket)).unwrap();
-        assert_eq!(status, 200, "listing the bucket: {}", String::from_utf8_lossy(&listing));
-        let listing = String::from_utf8_lossy(&listing).to_string();
-        assert!(!listing.contains("<IsTruncated>true"), "more than 1000 objects");
-        listing
-            .split("<Key>")
-            .skip(1)
-            .filter_map(|part| part.split("</Key>").next())
-            .map(|key| {
-                let key = key.replace("&amp;", "&");
-                let encoded: String = key
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect();
-                let (status, bytes) = self.exchange("GET", &format!("/{}/{encoded}", self.bucket)).unwrap();
-                assert_eq!(status, 200, "reading {key}");
-                (key, bytes)
-            })
-            .collect()
+        let dump = tempfile::tempdir().unwrap();
+        let script = r#"
+import os, sys, boto3
+endpoint, bucket, out = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+    for item in page.get("Contents", []):
+        target = os.path.join(out, item["Key"])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        s3.download_file(bucket, item["Key"], target)
+"#;
+        let output = Command::new("python3")
+            .args(["-c", script, &self.endpoint, &self.bucket])
+            .arg(dump.path())
+            .output()
+            .expect("python3 with boto3 (installed with moto by scripts/setup)");
+        assert!(output.status.success(), "reading the bucket: {}", String::from_utf8_lossy(&output.stderr));
+        let mut objects = Vec::new();
+        let mut stack = vec![dump.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let key = path.strip_prefix(dump.path()).unwrap().to_string_lossy().into_owned();
+                    objects.push((key, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        objects
     }
 
     /// The environment a `znt` process needs to reach this server with `s3://` URIs.

@@ -151,11 +151,8 @@ fn secret_ranges(text: &str) -> Vec<(usize, usize)> {
         for literal in rules.literal.find_iter(text) {
             let quoted = literal.as_str();
             let inner_start = literal.start() + 1;
-            let inner_end = if quoted.len() >= 2 && quoted.ends_with(&quoted[..1]) {
-                literal.end() - 1
-            } else {
-                literal.end()
-            };
+            let inner_end =
+                if quoted.len() >= 2 && quoted.ends_with(&quoted[..1]) { literal.end() - 1 } else { literal.end() };
             if inner_end <= inner_start {
                 continue;
             }
@@ -339,6 +336,28 @@ mod tests {
         let doc = "Example:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\nmore";
         let redacted = redact_secrets(doc);
         assert_eq!(redacted, "Example:\n[REDACTED]\nmore");
+    }
+
+    #[test]
+    fn extraction_redacts_before_the_full_text_and_embedding_texts_are_built() {
+        let source = "SECRET_KEY = 'django-insecure-q8$t4w^m2vn6lr0k#s3jd7hf1gc5bx9pa2ue4'\n\
+                      def sign(data):\n    \"\"\"Signs with AKIAZ7QW3RT5YU2IOP4A.\"\"\"\n";
+        let parsed =
+            crate::parse::parse(std::path::Path::new("settings.py"), source.as_bytes(), &Default::default()).unwrap();
+        let symbols = crate::symbols::extract_symbols("settings.py", &parsed, "h", 0).symbols;
+        assert_eq!(symbols.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["SECRET_KEY", "sign"]);
+        for symbol in &symbols {
+            let texts = [
+                symbol.signature.clone(),
+                symbol.doc.clone().unwrap_or_default(),
+                symbol.search_text.clone(),
+                crate::symbols::embedding_text(symbol),
+            ];
+            for text in texts {
+                assert!(!text.contains("s3jd7hf1gc5bx9") && !text.contains("AKIAZ7QW3RT5YU2IOP4A"), "{text}");
+            }
+        }
+        assert!(symbols[0].search_text.contains("SECRET_KEY"), "the name stays searchable");
     }
 
     #[test]
