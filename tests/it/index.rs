@@ -76,17 +76,9 @@ fn reconcile_indexes_sources_and_never_reads_ignored_vendored_or_secret_files() 
     assert!(report.skipped.iter().any(|s| s.relative == "config/credentials.py"), "{:?}", report.skipped);
     assert!(report.skipped.iter().any(|s| s.relative == "data/blob.rs" && s.reason.contains("binary")));
     // The table's files on disk never contain the canary either (no page of it was written).
-    let mut stack = vec![index.path().to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                assert!(!bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "canary in {}", path.display());
-            }
-        }
+    for path in crate::support::files_under(index.path()) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "canary in {}", path.display());
     }
 }
 

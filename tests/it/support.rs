@@ -16,6 +16,24 @@ pub fn engine() -> Arc<Engine> {
     Engine::shared().expect("the lance extension must be available (run scripts/setup)")
 }
 
+/// Every file under `dir`, recursively, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Symbols in a form two indexes of the same tree agree on: write times and vectors cleared,
 /// sorted by id (the differential check of the daemon compares these).
 pub fn comparable(mut symbols: Vec<Symbol>) -> Vec<Symbol> {
@@ -95,20 +113,13 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             .output()
             .expect("python3 with boto3 (installed with moto by scripts/setup)");
         assert!(output.status.success(), "reading the bucket: {}", String::from_utf8_lossy(&output.stderr));
-        let mut objects = Vec::new();
-        let mut stack = vec![dump.path().to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let key = path.strip_prefix(dump.path()).unwrap().to_string_lossy().into_owned();
-                    objects.push((key, std::fs::read(&path).unwrap()));
-                }
-            }
-        }
-        objects
+        files_under(dump.path())
+            .into_iter()
+            .map(|path| {
+                let key = path.strip_prefix(dump.path()).unwrap().to_string_lossy().into_owned();
+                (key, std::fs::read(&path).unwrap())
+            })
+            .collect()
     }
 
     /// The environment a `znt` process needs to reach this server with `s3://` URIs.

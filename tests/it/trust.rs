@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support::S3Server;
+use crate::support::{S3Server, files_under};
 
 fn write(root: &Path, relative: &str, text: &str) {
     let path = root.join(relative);
@@ -37,26 +37,26 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
-/// Every file under `dir` with its sha256 (to show that nothing was written).
+/// Every file under `dir` (the lock file aside) with its sha256, to show that nothing was written.
 fn file_hashes(dir: &Path) -> BTreeMap<PathBuf, String> {
-    let mut hashes = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_none_or(|n| n != "zenith.lock") {
-                hashes.insert(path.clone(), zenith::assets::sha256_file(&path).unwrap());
-            }
-        }
-    }
-    hashes
+    files_under(dir)
+        .into_iter()
+        .filter(|path| path.file_name().is_none_or(|n| n != "zenith.lock"))
+        .map(|path| {
+            let hash = zenith::assets::sha256_file(&path).unwrap();
+            (path, hash)
+        })
+        .collect()
 }
 
 /// Every file under `dir` with its bytes.
 fn file_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    file_hashes(dir).into_keys().map(|path| (path.display().to_string(), std::fs::read(&path).unwrap())).collect()
+    files_under(dir).into_iter().map(|path| (path.display().to_string(), std::fs::read(&path).unwrap())).collect()
+}
+
+/// `znt index --no-embed WORKSPACE` into `index`; panics with stderr on failure.
+fn index_names_only(cache: &Path, index: &Path, workspace: &Path) {
+    succeeded(znt(cache).arg("--index-dir").arg(index).args(["index", "--no-embed"]).arg(workspace).output().unwrap());
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -74,15 +74,7 @@ fn sql_cannot_write_read_files_or_reach_the_lance_functions() {
     let sql = |query: &str| {
         znt(cache.path()).arg("--index-dir").arg(index.path()).args(["sql", query, "--json"]).output().unwrap()
     };
-    succeeded(
-        znt(cache.path())
-            .arg("--index-dir")
-            .arg(index.path())
-            .args(["index", "--no-embed"])
-            .arg(workspace.path())
-            .output()
-            .unwrap(),
-    );
+    index_names_only(cache.path(), index.path(), workspace.path());
     let status = || -> serde_json::Value {
         serde_json::from_str(&succeeded(
             znt(cache.path()).arg("--index-dir").arg(index.path()).args(["status", "--json"]).output().unwrap(),
@@ -348,15 +340,7 @@ fn a_workspace_config_cannot_send_the_index_off_the_machine() {
     // the user's own flag is honoured.
     let index = tempfile::tempdir().unwrap();
     std::fs::write(workspace.path().join(".zenith.toml"), "[index]\nmax_file_bytes = 100000\n").unwrap();
-    succeeded(
-        znt(cache.path())
-            .arg("--index-dir")
-            .arg(index.path())
-            .args(["index", "--no-embed"])
-            .arg(workspace.path())
-            .output()
-            .unwrap(),
-    );
+    index_names_only(cache.path(), index.path(), workspace.path());
 }
 
 /// Waits until `query` finds `name` in the index of `workspace` (default location).
@@ -481,15 +465,7 @@ fn znt_index_refuses_to_write_beside_another_writer() {
         String::from_utf8_lossy(&output.stderr)
     );
     drop(lock);
-    succeeded(
-        znt(cache.path())
-            .arg("--index-dir")
-            .arg(index.path())
-            .args(["index", "--no-embed"])
-            .arg(workspace.path())
-            .output()
-            .unwrap(),
-    );
+    index_names_only(cache.path(), index.path(), workspace.path());
 }
 
 #[test]
