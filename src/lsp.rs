@@ -539,7 +539,7 @@ impl LanguageServer for Backend {
             match folder_settings(&self.shared, &folder.root) {
                 Ok(settings) => {
                     if number == 0 {
-                        self.apply_symbol_limit(&settings);
+                        apply_symbol_limit(&self.shared, &settings);
                     }
                     if let Some(events) = &folder.events {
                         let _ = events.send(Event::Configure(Box::new(settings.index)));
@@ -557,12 +557,6 @@ impl LanguageServer for Backend {
 fn folder_settings(shared: &Shared, root: &Path) -> anyhow::Result<crate::config::Settings> {
     let editor = shared.editor.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
     crate::config::load_with_editor(Some(root), Some(&editor))
-}
-
-impl Backend {
-    fn apply_symbol_limit(&self, settings: &crate::config::Settings) {
-        apply_symbol_limit(&self.shared, settings);
-    }
 }
 
 /// The command line's `--symbol-limit` wins over every settings layer.
