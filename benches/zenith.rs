@@ -20,6 +20,9 @@
 //! - `sql [rows]`: what the `znt sql` sandbox costs: a query through the sandbox (copy of the
 //!   pinned table version into a database without the lance extension) beside the same query run
 //!   directly on the main database, at 100k embedded rows by default.
+//! - `mcp [symbols] [calls]`: the MCP server through a real `znt mcp` over stdio on crates of the
+//!   cargo registry (100 000 symbols by default): latency p50 / p99 and tokens per answer of
+//!   each tool.
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
 //!   and of alternative embedding texts.
@@ -27,6 +30,8 @@
 //! Every figure in docs/benchmarks.md comes from one of these commands.
 
 use std::time::{Duration, Instant};
+
+mod mcp;
 
 fn main() {
     // cargo passes `--bench`; everything else is ours.
@@ -46,6 +51,7 @@ fn main() {
         "rss" => daemon::server_rss(rest),
         "secrets" => secrets::run(rest),
         "sql" => sql::run(rest),
+        "mcp" => mcp::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }

@@ -91,6 +91,14 @@ pub enum Command {
         #[arg(long)]
         symbol_limit: Option<usize>,
     },
+    /// Run the MCP server on stdin/stdout (started by a coding agent): tools to find symbols by
+    /// name or code by meaning, read one symbol or a file's outline, and check the index. It
+    /// writes the index itself, or follows the editor's server or daemon that already does.
+    Mcp {
+        /// Do not load the embedding model (names and full-text search only).
+        #[arg(long)]
+        no_embed: bool,
+    },
     /// Keep the index of a workspace up to date until interrupted (the daemon without an editor).
     Daemon {
         /// Workspace root (default: --workspace, else the workspace of the current directory).
@@ -238,6 +246,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { .. } => unreachable!("handled above"),
+        Command::Mcp { no_embed } => {
+            let mut settings = settings;
+            settings.embed_enabled &= !no_embed;
+            let options =
+                crate::mcp::McpOptions { workspace: workspace.clone(), index_uri: index_uri(&location)?, settings };
+            runtime.block_on(crate::mcp::serve(options))?;
+            // Leave without waiting for background work (the writer, blocking reads): the
+            // client has gone.
+            std::process::exit(0);
+        }
         Command::Daemon { no_embed, .. } => {
             runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
         }

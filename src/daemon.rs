@@ -7,6 +7,10 @@
 //! to the table goes through here or through `store` calls made from here.
 //! Architecture Invariant: one `Indexer` writes one index at a time.
 
+mod folder;
+
+pub use folder::{Folder, FolderConfig, Role, Snapshot, next_names, open as open_folder};
+
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -378,6 +382,8 @@ const MAX_FRAGMENTS: usize = 32;
 const MAX_UNINDEXED_ROWS: usize = 20_000;
 /// Rows embedded per background step; small, so deltas never wait long behind embedding.
 const EMBED_STEP: usize = 64;
+/// How often a running back-fill publishes its progress (each publish reads the table's stats).
+const EMBED_PUBLISH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl LiveIndex {
     /// Runs until `events` closes: a startup reconcile, then deltas as they come, embeddings in
@@ -394,7 +400,9 @@ impl LiveIndex {
         status.changed_paths = None;
         status.changed_names = None;
         self.refresh(&mut status, &publish, 0.0).await?;
+        self.maintain_without_embedder(&mut status, &publish).await?;
         let mut embedding_pending = self.embedder.is_some();
+        let mut published = std::time::Instant::now();
         loop {
             let event = if embedding_pending {
                 match events.try_recv() {
@@ -403,10 +411,15 @@ impl LiveIndex {
                         embedding_pending = self.embed_step().await?;
                         if !embedding_pending {
                             self.maintain().await?;
+                        }
+                        // Embedding commits are published too (at most once a second while a
+                        // back-fill runs), so readers' semantic search and progress move with them.
+                        if !embedding_pending || published.elapsed() >= EMBED_PUBLISH_INTERVAL {
                             let last_commit_ms = status.last_commit_ms;
                             status.changed_paths = Some(Vec::new());
                             status.changed_names = Some(Vec::new());
                             self.refresh(&mut status, &publish, last_commit_ms).await?;
+                            published = std::time::Instant::now();
                         }
                         continue;
                     }
@@ -469,7 +482,25 @@ impl LiveIndex {
             }
             embedding_pending = self.embedder.is_some();
             self.refresh(&mut status, &publish, elapsed).await?;
+            self.maintain_without_embedder(&mut status, &publish).await?;
         }
+    }
+
+    /// Without a model there is no embedding step to run maintenance after, so it runs after
+    /// each commit instead (the full-text index would otherwise never be built). A maintenance
+    /// commit is published too: readers must move to the version that has the index.
+    async fn maintain_without_embedder(
+        &self,
+        status: &mut WriterStatus,
+        publish: &(impl Fn(WriterStatus) + Send + Sync),
+    ) -> anyhow::Result<()> {
+        if self.embedder.is_none() && self.maintain().await? {
+            let last_commit_ms = status.last_commit_ms;
+            status.changed_paths = Some(Vec::new());
+            status.changed_names = Some(Vec::new());
+            self.refresh(status, publish, last_commit_ms).await?;
+        }
+        Ok(())
     }
 
     async fn refresh(
@@ -511,8 +542,9 @@ impl LiveIndex {
         Ok(rows.len() == EMBED_STEP)
     }
 
-    /// Compacts and refreshes indexes when fragments or unindexed rows pass their thresholds.
-    async fn maintain(&self) -> anyhow::Result<()> {
+    /// Compacts and refreshes indexes when fragments or unindexed rows pass their thresholds;
+    /// returns whether it did (a new table version).
+    async fn maintain(&self) -> anyhow::Result<bool> {
         let stats = self.store.stats().await?;
         let unindexed = stats.vector_index.map(|c| c.unindexed_rows).unwrap_or(stats.embedded_rows)
             + stats.fulltext_index.map(|c| c.unindexed_rows).unwrap_or(stats.rows);
@@ -522,8 +554,9 @@ impl LiveIndex {
             tracing::info!(fragments = stats.fragments, unindexed, "maintenance: optimize and refresh indexes");
             self.store.optimize(std::time::Duration::from_secs(60)).await?;
             self.store.refresh_indexes().await?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod daemon;
 pub mod embed;
 pub mod lsp;
+pub mod mcp;
 pub mod query;
 pub mod store;
 pub mod synthetic;

@@ -2,9 +2,10 @@
 //!
 //! This module owns the protocol: initialization (workspace folders, position-encoding
 //! negotiation), `$/progress`, `workspace/symbol`, the `zenith/*` requests and the mapping of
-//! our types to protocol types. It holds no business logic: indexing is the daemon's
-//! `LiveIndex` (one writer per folder), searching is `query`. Requests read immutable snapshots
-//! (the name index is swapped as a whole after each commit) and never wait for indexing.
+//! our types to protocol types. It holds no business logic: each folder is a `daemon::Folder`
+//! (the writer, or a follower of another process's writer), searching is `query`. Requests read
+//! the folder's latest `Snapshot` (one table version and its name index, swapped as a whole
+//! after each commit) and never wait for indexing.
 //! Nothing but protocol is written to stdout.
 
 use std::collections::HashMap;
@@ -18,11 +19,10 @@ use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::daemon::{Event, IndexLock, LiveIndex, WriterStatus};
+use crate::daemon::{Event, Folder, FolderConfig, Role, WriterStatus};
 use crate::embed::Embedder;
-use crate::query::names::{NameEntry, NameIndex};
+use crate::query::names::NameEntry;
 use crate::query::{Engine, Filters, SearchMode, SearchRequest};
-use crate::store::{Store, StoreConfig};
 
 /// What the command line gives the server. Everything else comes from the layered settings of
 /// each workspace folder (`config::load_with_editor`): the user's file, the folder's
@@ -37,16 +37,6 @@ pub struct ServeOptions {
     pub symbol_limit: Option<usize>,
 }
 
-/// One workspace folder: its index, its writer's inbox and the latest published state.
-struct Folder {
-    root: PathBuf,
-    dataset: String,
-    events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
-    status: RwLock<WriterStatus>,
-    names: RwLock<Arc<NameIndex>>,
-    read_only: bool,
-}
-
 struct Shared {
     client: Client,
     options: ServeOptions,
@@ -59,9 +49,6 @@ struct Shared {
     roots: RwLock<Vec<PathBuf>>,
     utf8: std::sync::atomic::AtomicBool,
     embedder: RwLock<Option<Arc<Embedder>>>,
-    // Keeps the OS file watches alive for the server's lifetime.
-    watchers: std::sync::Mutex<Vec<crate::watch::Watcher>>,
-    locks: std::sync::Mutex<Vec<IndexLock>>,
 }
 
 /// The protocol handler.
@@ -81,8 +68,6 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             roots: RwLock::new(Vec::new()),
             utf8: std::sync::atomic::AtomicBool::new(false),
             embedder: RwLock::new(None),
-            watchers: std::sync::Mutex::new(Vec::new()),
-            locks: std::sync::Mutex::new(Vec::new()),
         }),
     })
     .custom_method("zenith/search", Backend::search)
@@ -273,9 +258,12 @@ impl Backend {
         let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
             let engine = Engine::shared()?;
             let mut results = Vec::new();
-            for folder in folders.iter().filter(|f| f.status.read().map(|s| s.ready).unwrap_or(false)) {
-                let version = folder.status.read().map(|s| s.version).unwrap_or(0);
-                for hit in engine.search_at(&folder.dataset, version, &request)? {
+            for folder in folders.iter() {
+                let snapshot = folder.snapshot();
+                if !snapshot.ready() {
+                    continue;
+                }
+                for hit in engine.search_at(&folder.dataset, snapshot.version, &request)? {
                     let range = range(
                         hit.start_line,
                         hit.start_col,
@@ -315,22 +303,23 @@ impl Backend {
         let embedder_loaded = self.shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
         Ok(folders
             .iter()
-            .map(|folder| FolderStatus {
-                root: folder.root.display().to_string(),
-                index: folder.dataset.clone(),
-                read_only: folder.read_only,
-                model: crate::store::EmbeddingModel::default().name,
-                embedder_loaded,
-                writer: folder.status.read().map(|s| s.clone()).unwrap_or_default(),
+            .map(|folder| {
+                let snapshot = folder.snapshot();
+                FolderStatus {
+                    root: folder.root.display().to_string(),
+                    index: folder.dataset.clone(),
+                    read_only: snapshot.role == Role::Follower,
+                    model: crate::store::EmbeddingModel::default().name,
+                    embedder_loaded,
+                    writer: snapshot.status.clone(),
+                }
             })
             .collect())
     }
 
     async fn reindex(&self) -> jsonrpc::Result<()> {
         for folder in self.shared.folders.read().map_err(internal)?.iter() {
-            if let Some(events) = &folder.events {
-                let _ = events.send(Event::Rescan);
-            }
+            folder.send(Event::Rescan);
         }
         Ok(())
     }
@@ -351,9 +340,7 @@ impl Backend {
             }
         }
         for (_, (folder, paths)) in by_folder {
-            if let Some(events) = &folder.events {
-                let _ = events.send(Event::Paths(paths));
-            }
+            folder.send(Event::Paths(paths));
         }
     }
 }
@@ -501,7 +488,7 @@ impl LanguageServer for Backend {
             let folders = self.shared.folders.read().map_err(internal)?.clone();
             let mut found = Vec::new();
             for folder in &folders {
-                let names = folder.names.read().map_err(internal)?.clone();
+                let names = folder.snapshot().names.clone();
                 found.extend(names.search(&params.query, limit).into_iter().map(|m| (m, folder.root.clone())));
             }
             found.sort_by_key(|(found, _)| std::cmp::Reverse(found.score));
@@ -541,9 +528,7 @@ impl LanguageServer for Backend {
                     if number == 0 {
                         apply_symbol_limit(&self.shared, &settings);
                     }
-                    if let Some(events) = &folder.events {
-                        let _ = events.send(Event::Configure(Box::new(settings.index)));
-                    }
+                    folder.send(Event::Configure(Box::new(settings.index)));
                 }
                 Err(error) => {
                     self.shared.client.show_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
@@ -582,8 +567,8 @@ fn watch_parent(pid: u32) {
     });
 }
 
-/// Opens each folder's index, starts its writer (when we get the lock) and its watcher, and
-/// reports progress until names and embeddings are complete.
+/// Opens each folder (`daemon::open_folder`: the writer when this server gets the index's lock,
+/// else a follower) and reports its progress.
 async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
     let roots: Vec<PathBuf> = shared
         .roots
@@ -633,81 +618,23 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
             (_, Some(dir), _) => dir.clone(),
             _ => crate::cli::default_index_dir(&root)?.to_string_lossy().into_owned(),
         };
-        let config = StoreConfig::new(uri.clone());
-        let store = Store::open(&config).await?;
-        if config.uri.contains("://") {
-            Engine::shared()?.register_storage(&config.uri, &config.storage_options)?;
-        }
-        let lock = IndexLock::acquire(&uri);
-        let read_only = lock.is_err();
-        if let Err(error) = &lock {
-            shared.client.log_message(MessageType::WARNING, format!("zenith: {error:#}; serving reads only")).await;
-        }
-        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let folder = Arc::new(Folder {
-            root: root.clone(),
-            dataset: store.dataset_uri(),
-            events: (!read_only).then_some(events_tx.clone()),
-            status: RwLock::new(WriterStatus { ready: read_only, ..Default::default() }),
-            names: RwLock::new(Arc::new(NameIndex::default())),
-            read_only,
-        });
-        shared.folders.write().map_err(|e| anyhow::anyhow!("{e}"))?.push(folder.clone());
-        // Every status is delivered (not only the latest): each carries the paths its commit
-        // changed, and the name index is patched with exactly those.
-        let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel::<WriterStatus>();
-        tokio::spawn(follow_status(shared.clone(), folder.clone(), status_rx, number));
-        if let Ok(lock) = lock {
-            shared.locks.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(lock);
-            let embedder = if settings.embed_enabled {
-                shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone()
-            } else {
-                None
-            };
-            let live = LiveIndex {
-                root: root.clone(),
-                store,
-                options: settings.index.clone(),
-                embedder,
-                batch_window: settings.batch_window,
-            };
-            let client = shared.client.clone();
-            tokio::spawn(async move {
-                let publish = move |status: WriterStatus| {
-                    let _ = status_tx.send(status);
-                };
-                if let Err(error) = live.run(events_rx, publish).await {
-                    client.log_message(MessageType::ERROR, format!("zenith: indexing stopped: {error:#}")).await;
-                }
-            });
-            let sink = move |change: crate::watch::Change| {
-                let event = match change {
-                    crate::watch::Change::Paths(paths) => Event::Paths(paths),
-                    crate::watch::Change::Rescan => Event::Rescan,
-                };
-                let _ = events_tx.send(event);
-            };
-            match crate::watch::watch(std::slice::from_ref(&root), std::time::Duration::from_millis(50), sink) {
-                Ok(watcher) => shared.watchers.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push(watcher),
-                Err(error) => {
-                    tracing::warn!(%error, "file watching unavailable; relying on the editor's notifications")
-                }
-            }
+        let embedder = if settings.embed_enabled {
+            shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone()
         } else {
-            // A read-only folder serves the index another daemon writes.
-            let _ = status_tx.send(WriterStatus { ready: true, ..Default::default() });
-        }
+            None
+        };
+        // The folder's owner: the writer when this server gets the index's lock, else a
+        // follower of the process that has it (another editor, `znt daemon`, `znt mcp`).
+        let folder = Arc::new(crate::daemon::open_folder(FolderConfig::new(root, uri, settings, embedder)).await?);
+        shared.folders.write().map_err(|e| anyhow::anyhow!("{e}"))?.push(folder.clone());
+        tokio::spawn(report_progress(shared.clone(), folder, number));
     }
     Ok(())
 }
 
-/// After each commit: swap in a fresh name index and report progress to the client.
-async fn follow_status(
-    shared: Arc<Shared>,
-    folder: Arc<Folder>,
-    mut statuses: tokio::sync::mpsc::UnboundedReceiver<WriterStatus>,
-    number: usize,
-) {
+/// Reports the folder's indexing to the client (`$/progress`) until names and embeddings are
+/// complete, and says once when this server only follows another process's writer.
+async fn report_progress(shared: Arc<Shared>, folder: Arc<Folder>, number: usize) {
     let token = ProgressToken::String(format!("zenith/index/{number}"));
     let progress_supported = shared.client.create_work_done_progress(token.clone()).await.is_ok();
     let title =
@@ -734,43 +661,28 @@ async fn follow_status(
     }))
     .await;
     let mut finished = false;
-    while let Some(status) = statuses.recv().await {
-        if !status.ready {
-            continue;
+    let mut told_follower = false;
+    let mut snapshots = folder.subscribe();
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        if snapshot.role == Role::Follower && !told_follower {
+            told_follower = true;
+            shared
+                .client
+                .log_message(
+                    MessageType::WARNING,
+                    format!(
+                        "zenith: another Zenith process writes the index of {}; following it (reads only)",
+                        folder.root.display()
+                    ),
+                )
+                .await;
         }
-        let dataset = folder.dataset.clone();
-        let changed = status.changed_paths.clone();
-        let committed_names = status.changed_names.clone();
-        let current = folder.names.read().map(|names| names.clone()).unwrap_or_default();
-        let rebuilt = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<NameIndex>> {
-            Ok(match (changed, committed_names) {
-                (None, _) => Some(NameIndex::new(Engine::shared()?.name_entries(&dataset)?)),
-                (Some(paths), _) if paths.is_empty() => None,
-                // The writer's delta carries the names of the rows it committed.
-                (Some(paths), Some(names)) => Some(current.with_files_replaced(&paths, names)),
-                (Some(paths), None) => {
-                    Some(current.with_files_replaced(&paths, Engine::shared()?.name_entries_for(&dataset, &paths)?))
-                }
-            })
-        })
-        .await;
-        match rebuilt {
-            Ok(Ok(Some(names))) => {
-                if let Ok(mut slot) = folder.names.write() {
-                    *slot = Arc::new(names);
-                }
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(error)) => tracing::warn!(%error, "updating the name index failed"),
-            Err(error) => tracing::warn!(%error, "updating the name index failed"),
-        }
-        if let Ok(mut slot) = folder.status.write() {
-            *slot = status.clone();
-        }
-        let embedder_loaded = shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
-        let complete = !embedder_loaded || status.embedded >= status.symbols;
-        if !finished {
-            if complete {
+        if snapshot.ready() && !finished {
+            let status: &WriterStatus = &snapshot.status;
+            let embedder_loaded = shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
+            let complete = !embedder_loaded || snapshot.role == Role::Follower || status.embedded >= status.symbols;
+            if complete && snapshot.role != Role::Starting {
                 send(WorkDoneProgress::End(WorkDoneProgressEnd {
                     message: Some(format!("{} symbols, {} embedded", status.symbols, status.embedded)),
                 }))
@@ -785,6 +697,9 @@ async fn follow_status(
                 }))
                 .await;
             }
+        }
+        if snapshots.changed().await.is_err() {
+            return;
         }
     }
 }

@@ -202,15 +202,106 @@ impl Engine {
     /// server learns it from the writer after every commit): queries at the same version share
     /// one connection and its cached dataset; a new version gets a fresh connection.
     pub fn search_at(&self, dataset: &str, version: u64, request: &SearchRequest) -> Result<Vec<Hit>> {
+        self.with_pinned(dataset, version, |connection| run_search(connection, dataset, request))
+    }
+
+    /// Runs `read` on the connection pinned to `version` of `dataset` (opened if needed).
+    fn with_pinned<T>(&self, dataset: &str, version: u64, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut pinned = self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let stale = pinned.get(dataset).is_none_or(|(pinned_version, _)| *pinned_version != version);
         if stale {
             pinned.insert(dataset.to_string(), (version, self.connect()?));
         }
         let (_, connection) = pinned.get(dataset).expect("inserted above");
-        run_search(connection, dataset, request)
+        read(connection)
+    }
+
+    /// The symbols whose id starts with `prefix` at `version` (at most `limit`).
+    pub fn symbols_by_id_prefix(
+        &self,
+        dataset: &str,
+        version: u64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<SymbolRow>> {
+        self.symbol_rows(dataset, version, "starts_with(id, ?)", &[prefix.to_string()], limit)
+    }
+
+    /// The symbols with these ids at `version`.
+    pub fn symbols_by_ids(&self, dataset: &str, version: u64, ids: &[String]) -> Result<Vec<SymbolRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One bound parameter per id.
+        let condition = format!("id IN ({})", vec!["?"; ids.len()].join(", "));
+        self.symbol_rows(dataset, version, &condition, ids, ids.len())
+    }
+
+    /// The symbols with exactly this qualified name at `version` (at most `limit`).
+    pub fn symbols_by_qualified_name(
+        &self,
+        dataset: &str,
+        version: u64,
+        qualified_name: &str,
+        limit: usize,
+    ) -> Result<Vec<SymbolRow>> {
+        self.symbol_rows(dataset, version, "qualified_name = ?", &[qualified_name.to_string()], limit)
+    }
+
+    /// The symbols of one file at `version`, in source order.
+    pub fn file_symbols(&self, dataset: &str, version: u64, path: &str) -> Result<Vec<SymbolRow>> {
+        self.symbol_rows(dataset, version, "path = ?", &[path.to_string()], usize::MAX)
+    }
+
+    /// Rows matching `condition` (fixed SQL with `?` for each of `params`), in source order.
+    fn symbol_rows(
+        &self,
+        dataset: &str,
+        version: u64,
+        condition: &str,
+        params: &[String],
+        limit: usize,
+    ) -> Result<Vec<SymbolRow>> {
+        let limit = if limit == usize::MAX { String::new() } else { format!(" LIMIT {}", limit.max(1)) };
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM '{}' WHERE {condition} ORDER BY path, start_line, start_col, end_line DESC{limit}",
+            sql_string(dataset)
+        );
+        let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        self.with_pinned(dataset, version, |connection| query_rows(connection, &sql, &params, "reading symbols"))
+    }
+
+    /// How many files have symbols at `version`.
+    pub fn file_count(&self, dataset: &str, version: u64) -> Result<u64> {
+        let sql = format!("SELECT count(DISTINCT path) FROM '{}'", sql_string(dataset));
+        let count: i64 = self.with_pinned(dataset, version, |connection| {
+            connection.query_row(&sql, [], |row| row.get(0)).map_err(duck("counting files"))
+        })?;
+        Ok(count as u64)
     }
 }
+
+/// What is shown of one symbol in full (`get_symbol`, `file_outline`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolRow {
+    pub id: String,
+    pub path: String,
+    pub language: String,
+    pub kind: String,
+    pub name: String,
+    pub qualified_name: String,
+    pub parent: Option<String>,
+    pub signature: String,
+    pub doc: Option<String>,
+    pub visibility: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub partial: bool,
+    pub file_hash: String,
+}
+
+const ROW_COLUMNS: &str = "id, path, language, kind, name, qualified_name, parent, signature, doc, visibility, \
+     start_line, end_line, partial, file_hash";
 
 fn run_search(connection: &Connection, dataset: &str, request: &SearchRequest) -> Result<Vec<Hit>> {
     {

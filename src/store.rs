@@ -82,6 +82,11 @@ impl StoreConfig {
     }
 }
 
+/// The dataset path of the index at `uri` (what [`Store::dataset_uri`] returns once it is open).
+pub fn dataset_uri_for(uri: &str) -> String {
+    format!("{}/{TABLE_NAME}.lance", uri.trim_end_matches('/'))
+}
+
 /// Reads S3 settings from the environment. Values are passed to the object store, never logged.
 pub fn s3_options_from_env() -> Vec<(String, String)> {
     [
@@ -253,7 +258,7 @@ impl Store {
 
     /// The dataset path readers (DuckDB's lance extension) use: `<uri>/symbols.lance`.
     pub fn dataset_uri(&self) -> String {
-        format!("{}/{TABLE_NAME}.lance", self.uri)
+        dataset_uri_for(&self.uri)
     }
 
     /// The Arrow schema of the table.

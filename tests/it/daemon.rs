@@ -249,3 +249,119 @@ fn a_permission_denied_file_is_skipped_with_its_reason_and_indexed_once_readable
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(indexed(&rt, index.path()), fresh_index(&rt, root));
 }
+
+/// Waits until the folder's snapshot satisfies `ready`, or fails naming `what`.
+fn wait_snapshot(
+    folder: &zenith::daemon::Folder,
+    what: &str,
+    ready: impl Fn(&zenith::daemon::Snapshot) -> bool,
+) -> std::sync::Arc<zenith::daemon::Snapshot> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let snapshot = folder.snapshot();
+        if ready(&snapshot) {
+            return snapshot;
+        }
+        assert!(Instant::now() < deadline, "{what}: last snapshot {:?} (error {:?})", snapshot.role, snapshot.error);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn has_name(snapshot: &zenith::daemon::Snapshot, name: &str, path: &str) -> bool {
+    snapshot.names.search(name, 5).iter().any(|found| found.entry.name == name && found.entry.path == path)
+}
+
+#[test]
+fn a_second_process_follows_the_writers_commits_and_takes_over_when_it_exits() {
+    use zenith::daemon::{FolderConfig, Role, open_folder};
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    write(&root, "src/lib.rs", "pub fn first() {}\n");
+    let rt = runtime();
+    let writer = Daemon::start(&root, index.path());
+    // The daemon creates the table and takes the lock; whoever comes second follows.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !index.path().join("symbols.lance").exists() {
+        assert!(Instant::now() < deadline, "the daemon never created its index");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut settings = zenith::config::load(Some(&root)).unwrap();
+    settings.embed_enabled = false;
+    let config = FolderConfig::new(root.clone(), index.path().to_string_lossy().into_owned(), settings, None);
+    let follower = rt.block_on(open_folder(config)).unwrap();
+    let seen =
+        wait_snapshot(&follower, "following", |s| s.role == Role::Follower && has_name(s, "first", "src/lib.rs"));
+    assert!(!follower.send(zenith::daemon::Event::Rescan), "a follower has no writer inbox");
+
+    // Each commit of the writer reaches the follower's names, at the writer's version.
+    write(&root, "src/added.rs", "pub fn added_while_following() {}\n");
+    let after =
+        wait_snapshot(&follower, "the writer's commit", |s| has_name(s, "added_while_following", "src/added.rs"));
+    assert!(after.version > seen.version);
+    let store = rt.block_on(Store::open(&StoreConfig::existing(index.path().to_string_lossy().into_owned()))).unwrap();
+    assert!(rt.block_on(store.version()).unwrap() >= after.version);
+    std::fs::remove_file(root.join("src/lib.rs")).unwrap();
+    wait_snapshot(&follower, "a deletion", |s| !has_name(s, "first", "src/lib.rs"));
+
+    // The writer exits: the follower takes the lock and keeps the index fresh itself.
+    drop(writer);
+    wait_snapshot(&follower, "taking over", |s| s.role == Role::Writer);
+    write(&root, "src/later.rs", "pub fn written_after_the_handover() {}\n");
+    wait_snapshot(&follower, "its own commit", |s| has_name(s, "written_after_the_handover", "src/later.rs"));
+    converges(&rt, &root, index.path(), "the hand-over");
+    // Without a model, maintenance still runs (after each commit): the full-text index exists.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rt.block_on(store.stats()).unwrap().fulltext_index.is_none() {
+        assert!(Instant::now() < deadline, "a writer without embeddings never built the full-text index");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // And a new daemon now finds the lock taken.
+    let refused = Command::new(env!("CARGO_BIN_EXE_znt"))
+        .args(["daemon", "--no-embed", "--index-dir"])
+        .arg(index.path())
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already writing"), "{refused:?}");
+    drop(follower);
+}
+
+#[test]
+fn a_running_embedding_backfill_publishes_its_progress() {
+    use zenith::daemon::{FolderConfig, open_folder};
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    for file in 0..300 {
+        let functions: String = (0..5)
+            .map(|n| format!("def handle_order_{file}_{n}(order):\n    \"\"\"Ship order {n}.\"\"\"\n\n"))
+            .collect();
+        write(&root, &format!("orders/o{file}.py"), &functions);
+    }
+    let rt = runtime();
+    let dir = zenith::assets::model_dir().expect("the model must be available (run `znt setup`)");
+    let embedder = std::sync::Arc::new(zenith::embed::Embedder::load(&dir, Default::default()).unwrap());
+    let settings = zenith::config::load(Some(&root)).unwrap();
+    let config = FolderConfig::new(root.clone(), index.path().to_string_lossy().into_owned(), settings, Some(embedder));
+    let folder = rt.block_on(open_folder(config)).unwrap();
+    // Every snapshot the writer publishes, until the back-fill is complete.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let snapshot = folder.snapshot();
+        let status = &snapshot.status;
+        if status.ready && seen.last() != Some(&(snapshot.version, status.embedded)) {
+            seen.push((snapshot.version, status.embedded));
+        }
+        if status.ready && status.symbols == 1500 && status.embedded == status.symbols {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the back-fill never completed: {seen:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let partial: Vec<_> = seen.iter().filter(|(_, embedded)| *embedded > 0 && *embedded < 1500).collect();
+    assert!(!partial.is_empty(), "no snapshot showed the back-fill under way: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "versions and counts only grow: {seen:?}");
+}
