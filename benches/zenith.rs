@@ -31,6 +31,7 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "zenith/mcp.rs"]
 mod mcp;
 
 fn main() {

@@ -493,14 +493,5 @@ pub fn index_uri(location: &IndexLocation) -> anyhow::Result<String> {
         Some(path) => path.clone(),
         None => std::env::current_dir().context("reading the current directory")?,
     };
-    Ok(default_index_dir(&workspace)?.to_string_lossy().into_owned())
-}
-
-/// The default per-workspace index directory under the user's cache.
-pub fn default_index_dir(workspace: &Path) -> anyhow::Result<PathBuf> {
-    let canonical =
-        workspace.canonicalize().with_context(|| format!("resolving the workspace {}", workspace.display()))?;
-    let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "root".into());
-    let digest = crate::symbols::content_hash(canonical.to_string_lossy().as_bytes());
-    Ok(crate::assets::cache_dir().join("indexes").join(format!("{name}-{}", &digest[..12])))
+    Ok(crate::config::default_index_dir(&workspace)?.to_string_lossy().into_owned())
 }

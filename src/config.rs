@@ -271,6 +271,15 @@ fn settings_from(file: ConfigFile, sources: Vec<PathBuf>) -> Settings {
     }
 }
 
+/// The default per-workspace index directory under the user's cache.
+pub fn default_index_dir(workspace: &Path) -> anyhow::Result<PathBuf> {
+    let canonical =
+        workspace.canonicalize().with_context(|| format!("resolving the workspace {}", workspace.display()))?;
+    let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "root".into());
+    let digest = crate::symbols::content_hash(canonical.to_string_lossy().as_bytes());
+    Ok(crate::assets::cache_dir().join("indexes").join(format!("{name}-{}", &digest[..12])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

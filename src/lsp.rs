@@ -616,7 +616,7 @@ async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
         let uri = match (&options.index_dir, &settings.index_dir, roots.len()) {
             (Some(dir), _, 1) => dir.clone(),
             (_, Some(dir), _) => dir.clone(),
-            _ => crate::cli::default_index_dir(&root)?.to_string_lossy().into_owned(),
+            _ => crate::config::default_index_dir(&root)?.to_string_lossy().into_owned(),
         };
         let embedder = if settings.embed_enabled {
             shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone()
