@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+
+mod output;
+pub use output::ColorChoice;
+use output::Paint;
 
 use crate::daemon::IndexProgress;
 use crate::embed::Embedder;
@@ -22,13 +26,23 @@ use crate::store::{Store, StoreConfig};
     name = "znt",
     version,
     about = "Zenith: a private, always-fresh index of your workspace's API symbols",
-    after_help = "Exit codes: 0 success (also when stdout is closed early), 1 error, 2 invalid usage.\n\
+    after_help = "Exit status (as grep and ripgrep): 0 success (also when stdout is closed early), 1 when `symbols` or\n\
+                  `search` finds nothing, 2 on an error or invalid usage.\n\
                   Environment: ZENITH_INDEX_DIR, ZENITH_CACHE_DIR, ZENITH_LANCE_EXTENSION, ZENITH_MODEL_DIR,\n\
-                  ZENITH_OFFLINE=1, RUST_LOG (logs go to stderr)."
+                  ZENITH_OFFLINE=1, NO_COLOR, RUST_LOG (logs go to stderr; RUST_LOG wins over -q/-v)."
 )]
 pub struct Cli {
     #[command(flatten)]
     pub location: IndexLocation,
+    /// Color results: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Errors only: no progress bars, warnings or summaries.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -114,30 +128,54 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show what the index holds.
+    /// Show what the index holds, whether it is ready, and which configuration files were read.
     Status {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: `znt completions bash > ~/.local/share/bash-completion/completions/znt`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into a directory.
+    Man {
+        /// Write znt.1 and znt-<command>.1 here instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// What a command found: `symbols` and `search` exit with 1 when nothing matched.
+enum Outcome {
+    Done,
+    NothingFound,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.quiet, cli.verbose);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::NothingFound) => ExitCode::from(1),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
 
-fn init_logging() {
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     // Logs go to stderr: stdout carries results (and, in serve mode, the protocol).
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
@@ -148,7 +186,28 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Commands about the command line itself need no workspace.
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "znt", &mut std::io::stdout().lock());
+            return Ok(Outcome::Done);
+        }
+        Command::Man { dir } => {
+            match dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                    clap_mangen::generate_to(Cli::command(), dir)
+                        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+                }
+                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?,
+            }
+            return Ok(Outcome::Done);
+        }
+        _ => {}
+    }
+    let paint = Paint::new(cli.color);
+    let quiet = cli.quiet;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut location = cli.location;
     // The language server resolves the settings of each workspace folder the editor opens.
@@ -179,30 +238,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("lance extension: {:?}", engine.extension_source());
             let model = crate::assets::model_dir().context("obtaining the embedding model")?;
             eprintln!("embedding model: {}", model.display());
-            Ok(())
+            Ok(Outcome::Done)
         }
         Command::Index { no_embed, .. } => {
-            runtime.block_on(index(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
+            let embed = !no_embed && settings.embed_enabled;
+            runtime.block_on(index(&location, &workspace, &settings, embed, quiet))?;
+            Ok(Outcome::Done)
         }
         Command::Symbols { query, limit, json } => {
             let store = runtime.block_on(open_existing_store(&location))?;
             let engine = query_engine(&store)?;
-            let index = NameIndex::new(engine.name_entries(&store.dataset_uri())?);
+            let dataset = store.dataset_uri();
+            let found = NameIndex::new(engine.name_entries(&dataset)?).search(&query, limit);
+            // The signature and doc are not in the name index: read them for just these rows.
+            // (A writer committing in between can only leave a deleted row's fields null.)
+            let version = runtime.block_on(store.version())?;
+            let details: std::collections::HashMap<String, crate::query::SymbolRow> = if json {
+                let ids: Vec<String> = found.iter().map(|found| found.entry.id.clone()).collect();
+                engine.symbols_by_ids(&dataset, version, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect()
+            } else {
+                Default::default()
+            };
             let mut out = std::io::stdout().lock();
-            for found in index.search(&query, limit) {
-                let entry = found.entry;
+            for found in &found {
+                let entry = &found.entry;
                 if json {
+                    let row = details.get(&entry.id);
                     let value = serde_json::json!({
                         "name": entry.name, "qualified_name": entry.qualified_name, "kind": entry.kind,
                         "language": entry.language, "path": entry.path, "start_line": entry.start_line + 1,
-                        "end_line": entry.end_line + 1, "signature": null, "doc": null, "score": found.score,
+                        "end_line": entry.end_line + 1, "signature": row.map(|r| &r.signature),
+                        "doc": row.and_then(|r| r.doc.as_ref()), "visibility": row.map(|r| &r.visibility),
+                        "score": found.score,
                     });
                     writeln!(out, "{value}")?;
                 } else {
-                    writeln!(out, "{}:{}  {}  {}", entry.path, entry.start_line + 1, entry.kind, entry.qualified_name)?;
+                    writeln!(
+                        out,
+                        "{}  {}  {}",
+                        paint.location(&entry.path, entry.start_line + 1),
+                        paint.kind(&entry.kind),
+                        paint.name(&entry.qualified_name)
+                    )?;
                 }
             }
-            Ok(())
+            Ok(if found.is_empty() { Outcome::NothingFound } else { Outcome::Done })
         }
         Command::Search { query, mode, language, kind, path_prefix, visibility, limit, json } => {
             let store = runtime.block_on(open_existing_store(&location))?;
@@ -218,6 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             request.filters = Filters { language, kind, path_prefix, visibility };
             request.limit = limit;
             let hits = engine.search(&store.dataset_uri(), &request)?;
+            let outcome = if hits.is_empty() { Outcome::NothingFound } else { Outcome::Done };
             let mut out = std::io::stdout().lock();
             for hit in hits {
                 if json {
@@ -230,22 +311,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     writeln!(
                         out,
-                        "{}:{}  {}  {}  {}  ({:.3})",
-                        hit.path,
-                        hit.start_line + 1,
-                        hit.kind,
-                        hit.qualified_name,
+                        "{}  {}  {}  {}  {}",
+                        paint.location(&hit.path, hit.start_line + 1),
+                        paint.kind(&hit.kind),
+                        paint.name(&hit.qualified_name),
                         hit.signature,
-                        hit.score
+                        paint.dim(&format!("({:.3})", hit.score))
                     )?;
                     if let Some(first_line) = hit.doc.as_deref().and_then(|d| d.lines().next()) {
-                        writeln!(out, "    {first_line}")?;
+                        writeln!(out, "    {}", paint.dim(first_line))?;
                     }
                 }
             }
-            Ok(())
+            Ok(outcome)
         }
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("handled above")
+        }
         Command::Mcp { no_embed } => {
             let mut settings = settings;
             settings.embed_enabled &= !no_embed;
@@ -257,7 +339,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             std::process::exit(0);
         }
         Command::Daemon { no_embed, .. } => {
-            runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))
+            runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))?;
+            Ok(Outcome::Done)
         }
         Command::Sql { query, json } => {
             let store = runtime.block_on(open_existing_store(&location))?;
@@ -273,32 +356,104 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 writeln!(out, "{}", duckdb::arrow::util::pretty::pretty_format_batches(&batches)?)?;
             }
-            Ok(())
+            Ok(Outcome::Done)
         }
         Command::Status { json } => {
-            let store = runtime.block_on(open_existing_store(&location))?;
-            let stats = runtime.block_on(store.stats())?;
+            // A workspace nobody indexed yet still gets its configuration and assets shown.
+            let uri = index_uri(&location)?;
+            let stats = match runtime.block_on(Store::open(&StoreConfig::existing(uri.clone()))) {
+                Ok(store) => Some((store.dataset_uri(), runtime.block_on(store.stats())?)),
+                Err(crate::store::StoreError::NotFound { .. }) => {
+                    unusable_location(&uri)?;
+                    None
+                }
+                Err(error) => return Err(error).with_context(|| format!("opening the index at {uri}")),
+            };
+            let model_installed = crate::assets::local_model_dir().ok().flatten().is_some();
+            let extension_installed = crate::assets::local_lance_extension().ok().flatten().is_some();
+            let (ready, readiness) = match &stats {
+                Some((_, stats)) => readiness(stats, settings.embed_enabled, model_installed),
+                None => (false, format!("no index yet (build it with `znt index {}`)", workspace.display())),
+            };
+            let config: Vec<String> = settings.sources.iter().map(|p| p.display().to_string()).collect();
+            let model = crate::store::EmbeddingModel::default().name;
             let mut out = std::io::stdout().lock();
             if json {
                 let value = serde_json::json!({
-                    "index": store.dataset_uri(),
-                    "version": stats.version,
-                    "symbols": stats.rows,
-                    "embedded": stats.embedded_rows,
-                    "fragments": stats.fragments,
-                    "model": crate::store::EmbeddingModel::default().name,
+                    "workspace": workspace.display().to_string(),
+                    "index": stats.as_ref().map_or(uri.clone(), |(dataset, _)| dataset.clone()),
+                    "exists": stats.is_some(),
+                    "version": stats.as_ref().map(|(_, s)| s.version),
+                    "symbols": stats.as_ref().map_or(0, |(_, s)| s.rows),
+                    "embedded": stats.as_ref().map_or(0, |(_, s)| s.embedded_rows),
+                    "fragments": stats.as_ref().map_or(0, |(_, s)| s.fragments),
+                    "model": model,
+                    "model_installed": model_installed,
+                    "extension_installed": extension_installed,
+                    "ready": ready,
+                    "readiness": readiness,
+                    "config_files": config,
                 });
                 writeln!(out, "{value}")?;
             } else {
-                writeln!(out, "index     {}", store.dataset_uri())?;
-                writeln!(out, "version   {}", stats.version)?;
-                writeln!(out, "symbols   {} ({} embedded)", stats.rows, stats.embedded_rows)?;
-                writeln!(out, "fragments {}", stats.fragments)?;
-                writeln!(out, "model     {}", crate::store::EmbeddingModel::default().name)?;
+                writeln!(out, "workspace {}", workspace.display())?;
+                writeln!(out, "index     {}", stats.as_ref().map_or(uri.as_str(), |(dataset, _)| dataset.as_str()))?;
+                writeln!(out, "ready     {readiness}")?;
+                if let Some((_, stats)) = &stats {
+                    writeln!(out, "version   {}", stats.version)?;
+                    writeln!(out, "symbols   {} ({} embedded)", stats.rows, stats.embedded_rows)?;
+                    writeln!(out, "fragments {}", stats.fragments)?;
+                }
+                let installed = |yes: bool| if yes { "installed" } else { "not installed (run `znt setup`)" };
+                writeln!(out, "model     {model} ({})", installed(model_installed))?;
+                writeln!(out, "lance     DuckDB lance extension ({})", installed(extension_installed))?;
+                if config.is_empty() {
+                    writeln!(out, "config    none read (built-in defaults and the environment)")?;
+                }
+                for (number, file) in config.iter().enumerate() {
+                    writeln!(out, "{}{file}", if number == 0 { "config    " } else { "          " })?;
+                }
             }
-            Ok(())
+            Ok(Outcome::Done)
         }
     }
+}
+
+/// A local index location that can never hold an index (a file on its path) is an error,
+/// not an index that is merely missing.
+fn unusable_location(uri: &str) -> anyhow::Result<()> {
+    if uri.contains("://") {
+        return Ok(());
+    }
+    if let Some(existing) = Path::new(uri).ancestors().find(|ancestor| ancestor.exists())
+        && !existing.is_dir()
+    {
+        anyhow::bail!("opening the index at {uri}: {} is not a directory", existing.display());
+    }
+    Ok(())
+}
+
+/// Whether every kind of search is fully served, and the sentence `znt status` says about it.
+fn readiness(stats: &crate::store::TableStats, embed_enabled: bool, model_installed: bool) -> (bool, String) {
+    if stats.rows == 0 {
+        return (false, "no symbols indexed (run `znt index`)".into());
+    }
+    if !embed_enabled {
+        return (true, "yes: names and full text (embeddings are turned off)".into());
+    }
+    if !model_installed {
+        return (false, "names and full text only: the embedding model is not installed (run `znt setup`)".into());
+    }
+    if stats.embedded_rows < stats.rows {
+        let share = stats.embedded_rows * 100 / stats.rows;
+        return (
+            false,
+            format!(
+                "names and full text; embeddings {share}% done (run `znt index`, or keep a server running, to finish)"
+            ),
+        );
+    }
+    (true, "yes: names, full text and embeddings".into())
 }
 
 fn load_embedder(settings: &crate::config::Settings) -> anyhow::Result<Embedder> {
@@ -313,8 +468,8 @@ struct Bars {
 }
 
 impl Bars {
-    fn new() -> Bars {
-        let interactive = std::io::stderr().is_terminal();
+    fn new(quiet: bool) -> Bars {
+        let interactive = !quiet && std::io::stderr().is_terminal();
         let bar = |label: &str| {
             interactive.then(|| {
                 let bar = ProgressBar::new(0);
@@ -351,13 +506,14 @@ async fn index(
     workspace: &Path,
     settings: &crate::config::Settings,
     embed: bool,
+    quiet: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Every writer takes the writer lock: `znt index` beside a running server or daemon would
     // otherwise race it commit for commit.
     let _lock = crate::daemon::IndexLock::acquire(&index_uri(location)?)?;
     let store = open_store(location).await?;
-    let bars = Bars::new();
+    let bars = Bars::new(quiet);
     let options = settings.index.clone();
     let report = crate::daemon::reconcile(workspace, &store, &options, &bars).await?;
     if let Some(bar) = &bars.files {
@@ -378,6 +534,9 @@ async fn index(
     }
     store.refresh_indexes().await?;
     let stats = store.stats().await?;
+    if quiet {
+        return Ok(());
+    }
     eprintln!(
         "indexed {} files ({} parsed, {} unchanged, {} deleted, {} with syntax errors, {} skipped) → {} symbols, \
          {} embedded ({} now, {} reused) in {:.1}s\nindex: {}",

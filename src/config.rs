@@ -229,7 +229,8 @@ pub fn editor_layer(value: &serde_json::Value) -> anyhow::Result<ConfigFile> {
         }
         return Ok(layer);
     }
-    if value.is_null() {
+    // Neovim encodes an empty Lua table as `[]`.
+    if value.is_null() || value.as_array().is_some_and(|items| items.is_empty()) {
         return Ok(ConfigFile::default());
     }
     anyhow::bail!("invalid editor settings: expected an object, got {value}")
@@ -337,6 +338,9 @@ mod tests {
         let nested = editor_layer(&serde_json::json!({"zenith": {"embed": {"enabled": false}}})).unwrap();
         assert_eq!(nested.embed.enabled, Some(false));
         assert!(editor_layer(&serde_json::json!({"index": {"nope": 1}})).is_err());
+        // Neovim's encoding of an empty table.
+        assert!(editor_layer(&serde_json::json!([])).is_ok());
+        assert!(editor_layer(&serde_json::json!([1])).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 mod folder;
 
-pub use folder::{Folder, FolderConfig, Role, Snapshot, next_names, open as open_folder};
+pub use folder::{Folder, FolderConfig, Health, MODEL_MISSING, Role, Snapshot, next_names, open as open_folder};
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -349,8 +349,18 @@ pub enum Event {
 
 /// The writer's state, published after every commit for readers (`zenith/status`).
 #[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WriterStatus {
     pub ready: bool,
+    /// A full re-check of the workspace is running (the startup reconcile, a re-index or a
+    /// settings change); clients show progress for it.
+    pub indexing: bool,
+    /// The writer watches the folder itself; when false it relies on the editor's file events.
+    pub watching: bool,
+    /// How many full re-checks this writer has started (readers that missed a short one
+    /// between two snapshots still see that it happened).
+    #[serde(skip)]
+    pub rechecks: u64,
     pub version: u64,
     pub symbols: usize,
     pub embedded: usize,
@@ -445,7 +455,15 @@ impl LiveIndex {
             }
             let full = batch.iter().any(|event| matches!(event, Event::Rescan | Event::Configure(_)));
             let report = if full {
-                reconcile(&self.root, &self.store, &self.options, &Silent).await?
+                // Said before the re-check starts, so clients can show progress for it.
+                status.indexing = true;
+                status.rechecks += 1;
+                status.changed_paths = Some(Vec::new());
+                status.changed_names = Some(Vec::new());
+                publish(status.clone());
+                let report = reconcile(&self.root, &self.store, &self.options, &Silent).await;
+                status.indexing = false;
+                report?
             } else {
                 let mut targets: Vec<std::path::PathBuf> = batch
                     .into_iter()

@@ -19,10 +19,13 @@ use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::daemon::{Event, Folder, FolderConfig, Role, WriterStatus};
+use crate::daemon::{Event, Folder, Health, Role, WriterStatus};
 use crate::embed::Embedder;
 use crate::query::names::NameEntry;
 use crate::query::{Engine, Filters, SearchMode, SearchRequest};
+use folders::{add_folders, start_folders};
+
+mod folders;
 
 /// What the command line gives the server. Everything else comes from the layered settings of
 /// each workspace folder (`config::load_with_editor`): the user's file, the folder's
@@ -49,6 +52,14 @@ struct Shared {
     roots: RwLock<Vec<PathBuf>>,
     utf8: std::sync::atomic::AtomicBool,
     embedder: RwLock<Option<Arc<Embedder>>>,
+    /// The model is loaded at most once per process (and its absence said once).
+    embedder_tried: std::sync::atomic::AtomicBool,
+    /// Folders opened so far (numbers their progress tokens).
+    opened: std::sync::atomic::AtomicUsize,
+    /// The client can register `workspace/didChangeWatchedFiles` dynamically.
+    watched_files_dynamic: std::sync::atomic::AtomicBool,
+    /// It was registered (a writer without its own file watcher relies on it).
+    watched_files_registered: std::sync::atomic::AtomicBool,
 }
 
 /// The protocol handler.
@@ -68,6 +79,10 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             roots: RwLock::new(Vec::new()),
             utf8: std::sync::atomic::AtomicBool::new(false),
             embedder: RwLock::new(None),
+            embedder_tried: std::sync::atomic::AtomicBool::new(false),
+            opened: std::sync::atomic::AtomicUsize::new(0),
+            watched_files_dynamic: std::sync::atomic::AtomicBool::new(false),
+            watched_files_registered: std::sync::atomic::AtomicBool::new(false),
         }),
     })
     .custom_method("zenith/search", Backend::search)
@@ -220,6 +235,10 @@ pub struct FolderStatus {
     pub read_only: bool,
     pub model: String,
     pub embedder_loaded: bool,
+    /// The folder's state as clients show it: ok, indexing, embedding, degraded or error.
+    pub health: Health,
+    /// Why, when the health is not ok.
+    pub health_message: Option<String>,
     #[serde(flatten)]
     pub writer: WriterStatus,
 }
@@ -231,10 +250,17 @@ impl Backend {
 
     async fn search_inner(&self, params: SearchParams) -> jsonrpc::Result<Vec<SearchResult>> {
         let limit = params.limit.unwrap_or(20).clamp(1, 500);
-        let vector = match params.mode {
+        let embedder = self.shared.embedder.read().map_err(internal)?.clone();
+        // Without the model, hybrid search is full-text search (the status's health says so);
+        // semantic search cannot be answered.
+        let mode = match (params.mode, &embedder) {
+            (SearchMode::Hybrid, None) => SearchMode::Fulltext,
+            (mode, _) => mode,
+        };
+        let vector = match mode {
             SearchMode::Fulltext => None,
             SearchMode::Semantic | SearchMode::Hybrid => {
-                let embedder = self.shared.embedder.read().map_err(internal)?.clone().ok_or_else(|| {
+                let embedder = embedder.ok_or_else(|| {
                     invalid_params("the embedding model is not available (see `znt setup`); use mode \"fulltext\"")
                 })?;
                 let text = params.query.clone();
@@ -245,7 +271,7 @@ impl Backend {
                 Some(vector)
             }
         };
-        let mut request = SearchRequest::new(params.mode, params.query.clone(), vector);
+        let mut request = SearchRequest::new(mode, params.query.clone(), vector);
         request.limit = limit;
         request.filters = Filters {
             language: params.language,
@@ -305,12 +331,15 @@ impl Backend {
             .iter()
             .map(|folder| {
                 let snapshot = folder.snapshot();
+                let (health, health_message) = snapshot.health(folder.embed_enabled, embedder_loaded);
                 FolderStatus {
                     root: folder.root.display().to_string(),
                     index: folder.dataset.clone(),
                     read_only: snapshot.role == Role::Follower,
                     model: crate::store::EmbeddingModel::default().name,
                     embedder_loaded,
+                    health,
+                    health_message,
                     writer: snapshot.status.clone(),
                 }
             })
@@ -443,6 +472,14 @@ impl LanguageServer for Backend {
             .and_then(|g| g.position_encodings.as_ref())
             .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
         self.shared.utf8.store(utf8, std::sync::atomic::Ordering::Relaxed);
+        let dynamic = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|w| w.dynamic_registration)
+            .unwrap_or(false);
+        self.shared.watched_files_dynamic.store(dynamic, std::sync::atomic::Ordering::Relaxed);
         if let Some(pid) = params.process_id {
             watch_parent(pid);
         }
@@ -457,7 +494,7 @@ impl LanguageServer for Backend {
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
-                        change_notifications: Some(OneOf::Left(false)),
+                        change_notifications: Some(OneOf::Left(true)),
                     }),
                     file_operations: None,
                 }),
@@ -505,6 +542,32 @@ impl LanguageServer for Backend {
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
         self.notify_paths(params.changes.into_iter().map(|change| change.uri));
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let paths = |folders: &[WorkspaceFolder]| -> Vec<PathBuf> {
+            folders
+                .iter()
+                .filter_map(|folder| folder.uri.to_file_path().map(|p| p.into_owned()))
+                .map(|root| root.canonicalize().unwrap_or(root))
+                .collect()
+        };
+        let removed = paths(&params.event.removed);
+        if let Ok(mut folders) = self.shared.folders.write() {
+            // Dropping a folder stops its writer (or follower) and releases its lock.
+            folders.retain(|folder| !removed.contains(&folder.root));
+        }
+        let open: Vec<PathBuf> =
+            self.shared.folders.read().map(|f| f.iter().map(|f| f.root.clone()).collect()).unwrap_or_default();
+        let added: Vec<PathBuf> = paths(&params.event.added).into_iter().filter(|root| !open.contains(root)).collect();
+        if !added.is_empty() {
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                if let Err(error) = add_folders(shared.clone(), added, false).await {
+                    shared.client.show_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
+                }
+            });
+        }
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
@@ -565,141 +628,4 @@ fn watch_parent(pid: u32) {
             }
         }
     });
-}
-
-/// Opens each folder (`daemon::open_folder`: the writer when this server gets the index's lock,
-/// else a follower) and reports its progress.
-async fn start_folders(shared: Arc<Shared>) -> anyhow::Result<()> {
-    let roots: Vec<PathBuf> = shared
-        .roots
-        .read()
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .iter()
-        .map(|root| root.canonicalize().unwrap_or_else(|_| root.clone()))
-        .collect();
-    let options = shared.options.clone();
-    // Each folder's settings, resolved as every other front-end resolves them. A folder whose
-    // configuration is refused (or malformed) is reported and not indexed; the others are.
-    let mut folders_settings = Vec::new();
-    for root in &roots {
-        match folder_settings(&shared, root) {
-            Ok(settings) => folders_settings.push((root.clone(), settings)),
-            Err(error) => {
-                shared.client.show_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
-            }
-        }
-    }
-    if let Some((_, first)) = folders_settings.first() {
-        apply_symbol_limit(&shared, first);
-    }
-    // One model for the process, with the first folder's precision and threads; a folder with
-    // `embed.enabled = false` (or ZENITH_EMBED=0) does not use it.
-    let embed_config = folders_settings.iter().find(|(_, s)| s.embed_enabled).map(|(_, s)| s.embed);
-    // Only a model already on disk is loaded (about half a second): an editor start never waits
-    // for a download; `znt setup` fetches the model.
-    if let Some(embed_config) = embed_config {
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || match crate::assets::local_model_dir().ok().flatten() {
-            Some(dir) => match Embedder::load(&dir, embed_config) {
-                Ok(embedder) => {
-                    if let Ok(mut slot) = shared.embedder.write() {
-                        *slot = Some(Arc::new(embedder));
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "embedding model failed to load; semantic search is off"),
-            },
-            None => tracing::warn!("embedding model not available (run `znt setup`); semantic search is off"),
-        })
-        .await?;
-    }
-    for (number, (root, settings)) in folders_settings.into_iter().enumerate() {
-        let uri = match (&options.index_dir, &settings.index_dir, roots.len()) {
-            (Some(dir), _, 1) => dir.clone(),
-            (_, Some(dir), _) => dir.clone(),
-            _ => crate::config::default_index_dir(&root)?.to_string_lossy().into_owned(),
-        };
-        let embedder = if settings.embed_enabled {
-            shared.embedder.read().map_err(|e| anyhow::anyhow!("{e}"))?.clone()
-        } else {
-            None
-        };
-        // The folder's owner: the writer when this server gets the index's lock, else a
-        // follower of the process that has it (another editor, `znt daemon`, `znt mcp`).
-        let folder = Arc::new(crate::daemon::open_folder(FolderConfig::new(root, uri, settings, embedder)).await?);
-        shared.folders.write().map_err(|e| anyhow::anyhow!("{e}"))?.push(folder.clone());
-        tokio::spawn(report_progress(shared.clone(), folder, number));
-    }
-    Ok(())
-}
-
-/// Reports the folder's indexing to the client (`$/progress`) until names and embeddings are
-/// complete, and says once when this server only follows another process's writer.
-async fn report_progress(shared: Arc<Shared>, folder: Arc<Folder>, number: usize) {
-    let token = ProgressToken::String(format!("zenith/index/{number}"));
-    let progress_supported = shared.client.create_work_done_progress(token.clone()).await.is_ok();
-    let title =
-        format!("Indexing {}", folder.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    let send = |value: WorkDoneProgress| {
-        let client = shared.client.clone();
-        let token = token.clone();
-        async move {
-            if progress_supported {
-                client
-                    .send_notification::<notification::Progress>(ProgressParams {
-                        token,
-                        value: ProgressParamsValue::WorkDone(value),
-                    })
-                    .await;
-            }
-        }
-    };
-    send(WorkDoneProgress::Begin(WorkDoneProgressBegin {
-        title,
-        cancellable: Some(false),
-        message: Some("reading files".into()),
-        percentage: None,
-    }))
-    .await;
-    let mut finished = false;
-    let mut told_follower = false;
-    let mut snapshots = folder.subscribe();
-    loop {
-        let snapshot = snapshots.borrow_and_update().clone();
-        if snapshot.role == Role::Follower && !told_follower {
-            told_follower = true;
-            shared
-                .client
-                .log_message(
-                    MessageType::WARNING,
-                    format!(
-                        "zenith: another Zenith process writes the index of {}; following it (reads only)",
-                        folder.root.display()
-                    ),
-                )
-                .await;
-        }
-        if snapshot.ready() && !finished {
-            let status: &WriterStatus = &snapshot.status;
-            let embedder_loaded = shared.embedder.read().map(|e| e.is_some()).unwrap_or(false);
-            let complete = !embedder_loaded || snapshot.role == Role::Follower || status.embedded >= status.symbols;
-            if complete && snapshot.role != Role::Starting {
-                send(WorkDoneProgress::End(WorkDoneProgressEnd {
-                    message: Some(format!("{} symbols, {} embedded", status.symbols, status.embedded)),
-                }))
-                .await;
-                finished = true;
-            } else {
-                let percentage = (status.embedded * 100).checked_div(status.symbols).unwrap_or(0) as u32;
-                send(WorkDoneProgress::Report(WorkDoneProgressReport {
-                    cancellable: Some(false),
-                    message: Some(format!("{} symbols, {} embedded", status.symbols, status.embedded)),
-                    percentage: Some(percentage),
-                }))
-                .await;
-            }
-        }
-        if snapshots.changed().await.is_err() {
-            return;
-        }
-    }
 }

@@ -223,7 +223,7 @@ pub fn run(args: &[String]) {
     server.call("search_symbols", json!({"query": "warm"}));
 
     let (mut ids, mut paths) = (Vec::new(), Vec::new());
-    let mut rows: Vec<(&str, (Vec<Duration>, Vec<usize>))> = Vec::new();
+    let mut rows: Vec<(&str, Samples)> = Vec::new();
     let names = |i: usize| json!({"query": NAME_QUERIES[i % NAME_QUERIES.len()]});
     rows.push(("search_symbols", measure(&mut server, "search_symbols", calls, names, &mut ids, &mut paths)));
     let code = |i: usize| json!({"query": CODE_QUERIES[i % CODE_QUERIES.len()]});
@@ -251,6 +251,9 @@ pub fn run(args: &[String]) {
     }
 }
 
+/// Round-trip times and answer sizes (tokens) of one tool's calls.
+type Samples = (Vec<Duration>, Vec<usize>);
+
 /// `calls` calls of `tool`; collects the `#id`s and paths of the results it lists.
 fn measure(
     server: &mut Server,
@@ -259,7 +262,7 @@ fn measure(
     arguments: impl Fn(usize) -> Value,
     ids: &mut Vec<String>,
     paths: &mut Vec<String>,
-) -> (Vec<Duration>, Vec<usize>) {
+) -> Samples {
     let (mut latencies, mut tokens) = (Vec::new(), Vec::new());
     for i in 0..calls {
         let arguments = arguments(i);

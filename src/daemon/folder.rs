@@ -67,6 +67,45 @@ impl Snapshot {
     pub fn ready(&self) -> bool {
         self.status.ready
     }
+
+    /// What a client shows: the worst state of the folder and why. `embed_enabled` is the
+    /// folder's setting; `embedder_loaded` whether the process has the model.
+    pub fn health(&self, embed_enabled: bool, embedder_loaded: bool) -> (Health, Option<String>) {
+        if let Some(error) = &self.error {
+            return (Health::Error, Some(format!("indexing stopped: {error} (retrying)")));
+        }
+        if self.role == Role::Starting || self.status.indexing || !self.ready() {
+            return (Health::Indexing, Some("checking the workspace's files".into()));
+        }
+        if embed_enabled && !embedder_loaded {
+            return (Health::Degraded, Some(MODEL_MISSING.into()));
+        }
+        if embed_enabled && self.role == Role::Writer && self.status.embedded < self.status.symbols {
+            let message = format!("{} of {} symbols embedded", self.status.embedded, self.status.symbols);
+            return (Health::Embedding, Some(message));
+        }
+        (Health::Ok, None)
+    }
+}
+
+/// The message for a folder that wants embeddings when the process has no model.
+pub const MODEL_MISSING: &str = "the embedding model is not available (run `znt setup`): semantic search is off \
+     and hybrid search uses fulltext only";
+
+/// A folder's state as a client shows it (`zenith/status` `health`, `index_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Names and (when enabled) embeddings are complete.
+    Ok,
+    /// A full check of the workspace is running; names may be behind.
+    Indexing,
+    /// Names are complete; embeddings are being computed.
+    Embedding,
+    /// Serving, with a feature off (no model).
+    Degraded,
+    /// The writer failed and is retrying.
+    Error,
 }
 
 /// How to open one folder.
@@ -102,6 +141,8 @@ impl FolderConfig {
 pub struct Folder {
     pub root: PathBuf,
     pub index_uri: String,
+    /// The folder's `embed.enabled` setting (whether it wants embeddings at all).
+    pub embed_enabled: bool,
     /// The dataset readers query (`<index>/symbols.lance`).
     pub dataset: String,
     snapshots: watch::Receiver<Arc<Snapshot>>,
@@ -149,7 +190,15 @@ pub async fn open(config: FolderConfig) -> anyhow::Result<Folder> {
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::starting()));
     let events = Arc::new(Mutex::new(None));
     let task = tokio::spawn(own(config.clone(), dataset.clone(), publish, events.clone()));
-    Ok(Folder { root: config.root, index_uri: config.index_uri, dataset, snapshots, events, task })
+    Ok(Folder {
+        embed_enabled: config.settings.embed_enabled,
+        root: config.root,
+        index_uri: config.index_uri,
+        dataset,
+        snapshots,
+        events,
+        task,
+    })
 }
 
 /// Writer or follower, for as long as the folder is open. A writer that fails releases the
@@ -243,6 +292,8 @@ async fn write(
             names: Arc::new(names),
             status: WriterStatus {
                 ready: true,
+                indexing: true,
+                watching: _watcher.is_some(),
                 version: stats.version,
                 symbols: stats.rows,
                 embedded: stats.embedded_rows,
@@ -295,7 +346,9 @@ async fn write(
         }
         anyhow::Ok(())
     };
-    let run = live.run(events_rx, move |status| {
+    let watching = _watcher.is_some();
+    let run = live.run(events_rx, move |mut status| {
+        status.watching = watching;
         let _ = status_tx.send(status);
     });
     let (run, names) = tokio::join!(run, names);

@@ -52,6 +52,77 @@ fn index_symbols_search_and_status_work_end_to_end() {
     let status: serde_json::Value = serde_json::from_str(&ok(znt(&["status", "--json"], index.path()))).unwrap();
     assert!(status["symbols"].as_u64().unwrap() >= 6);
     assert_eq!(status["symbols"], status["embedded"]);
+    assert_eq!(status["ready"], true, "{status}");
+    assert!(status["config_files"].is_array(), "{status}");
+}
+
+#[test]
+fn symbols_json_carries_the_signature_and_doc_and_nothing_found_exits_with_1() {
+    let workspace = tempfile::tempdir().unwrap();
+    let index = tempfile::tempdir().unwrap();
+    crate::index::fixture_workspace(workspace.path());
+    std::fs::write(workspace.path().join(".zenith.toml"), "[index]\nmax_file_bytes = 65536\n").unwrap();
+    let in_workspace = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_znt"))
+            .arg("--index-dir")
+            .arg(index.path())
+            .arg("--workspace")
+            .arg(workspace.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    ok(in_workspace(&["index", "--no-embed", "-q"]));
+    let symbols = json_lines(&ok(in_workspace(&["symbols", "create_user", "--json"])));
+    assert_eq!(symbols[0]["name"], "create_user");
+    assert!(symbols[0]["signature"].as_str().unwrap().contains("def create_user"), "{}", symbols[0]);
+    assert!(symbols[0]["doc"].as_str().is_some_and(|doc| !doc.is_empty()), "{}", symbols[0]);
+    assert_eq!(symbols[0]["visibility"], "public");
+
+    for args in [&["symbols", "zzqqxxnothing"][..], &["search", "zzqqxxnothing", "--mode", "fulltext"][..]] {
+        let nothing = in_workspace(args);
+        assert_eq!(nothing.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&nothing.stderr));
+        assert!(nothing.stdout.is_empty() && nothing.stderr.is_empty(), "{args:?}");
+    }
+
+    let colored = String::from_utf8(in_workspace(&["symbols", "create_user", "--color", "always"]).stdout).unwrap();
+    assert!(colored.contains("\u{1b}[") && colored.contains("create_user"), "{colored:?}");
+    let plain = Command::new(env!("CARGO_BIN_EXE_znt"))
+        .env("NO_COLOR", "1")
+        .arg("--index-dir")
+        .arg(index.path())
+        .args(["symbols", "create_user", "--color", "auto"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'));
+
+    let status = ok(in_workspace(&["status"]));
+    assert!(
+        status.contains("ready     yes: names and full text") || status.contains("ready     names and full text"),
+        "{status}"
+    );
+    let config = workspace.path().join(".zenith.toml").canonicalize().unwrap();
+    assert!(status.contains(&config.display().to_string()), "status names the config file it read: {status}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_definitions() {
+    let run = |args: &[&str]| ok(Command::new(env!("CARGO_BIN_EXE_znt")).args(args).output().unwrap());
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.contains("_znt()") && bash.contains("symbols") && bash.contains("--index-dir"), "{bash}");
+    let zsh = run(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef znt"), "{zsh}");
+    let fish = run(&["completions", "fish"]);
+    assert!(fish.contains("complete -c znt"), "{fish}");
+    let man = run(&["man"]);
+    assert!(man.contains(".TH znt 1") && man.contains("completions"), "{man}");
+    let dir = tempfile::tempdir().unwrap();
+    run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    for page in ["znt.1", "znt-index.1", "znt-search.1", "znt-serve.1"] {
+        assert!(dir.path().join(page).is_file(), "{page} missing");
+    }
+    let usage = Command::new(env!("CARGO_BIN_EXE_znt")).args(["search"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "invalid usage exits with 2");
 }
 
 #[test]
@@ -106,7 +177,7 @@ fn a_missing_model_is_one_clear_error_and_names_still_work() {
     let names = run(&["symbols", "UserService"]);
     assert!(String::from_utf8_lossy(&names.stdout).contains("UserService"));
     let semantic = run(&["search", "users", "--mode", "semantic"]);
-    assert_eq!(semantic.status.code(), Some(1));
+    assert_eq!(semantic.status.code(), Some(2), "an error exits with 2 (1 means nothing found)");
     let stderr = String::from_utf8_lossy(&semantic.stderr);
     assert!(stderr.starts_with("error: the embedding model all-MiniLM-L6-v2 is not available"), "{stderr}");
     let explicit = Command::new(env!("CARGO_BIN_EXE_znt"))
@@ -132,7 +203,7 @@ fn an_unusable_index_directory_is_a_clear_error() {
         .args(["status"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error: opening the index at"), "{stderr}");
     assert!(stderr.contains(&inside_a_file.display().to_string()), "{stderr}");

@@ -150,7 +150,7 @@ fn sql_cannot_write_read_files_or_reach_the_lance_functions() {
     ];
     for statement in &battery {
         let output = sql(statement);
-        assert_eq!(output.status.code(), Some(1), "{statement} must fail: {}", String::from_utf8_lossy(&output.stdout));
+        assert_eq!(output.status.code(), Some(2), "{statement} must fail: {}", String::from_utf8_lossy(&output.stdout));
         assert!(output.stdout.is_empty(), "{statement} printed {}", String::from_utf8_lossy(&output.stdout));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.starts_with("error: "), "{statement}: {stderr}");
@@ -332,7 +332,7 @@ fn a_workspace_config_cannot_send_the_index_off_the_machine() {
     write(workspace.path(), ".zenith.toml", "[index]\ndir = \"s3://someone-else/loot\"\n");
     let output =
         znt(cache.path()).envs(server.env()).args(["index", "--no-embed"]).arg(workspace.path()).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(".zenith.toml") && stderr.contains("index.dir"), "{stderr}");
     assert!(server.objects().is_empty(), "something was uploaded");
@@ -437,7 +437,7 @@ fn the_workspace_is_found_from_a_subdirectory_and_a_missing_index_is_an_error() 
         .args(["search", "anything", "--mode", "fulltext"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("there is no index") && stderr.contains("znt index"), "{stderr}");
     let indexes = cache.path().join("indexes");
@@ -458,7 +458,7 @@ fn znt_index_refuses_to_write_beside_another_writer() {
         .arg(workspace.path())
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("already writing"),
         "{}",

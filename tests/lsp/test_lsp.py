@@ -293,3 +293,41 @@ async def test_the_server_takes_each_folders_config_and_the_editors_settings(tmp
         assert not [s for s in await symbols(client, "generated_fn") if s.name == "generated_fn"]
     finally:
         await client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_workspace_folders_added_and_removed_are_indexed_and_dropped(tmp_path):
+    client, _, result = await start(tmp_path)
+    try:
+        assert result.capabilities.workspace.workspace_folders.change_notifications is True
+        await wait_ready(client, embedded=False)
+        second = tmp_path / "second"
+        (second / "lib").mkdir(parents=True)
+        (second / "lib" / "extra.py").write_text("def reticulate_splines(count):\n    return count\n", encoding="utf-8")
+        # Its index inside the folder (a workspace file may put it there), not in the user's cache.
+        (second / ".zenith.toml").write_text('[index]\ndir = ".zenith-index"\n', encoding="utf-8")
+        folder = types.WorkspaceFolder(uri=second.as_uri(), name="second")
+        client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[]))
+        )
+        deadline = time.monotonic() + 60
+        found = []
+        while time.monotonic() < deadline and not found:
+            found = [s for s in await symbols(client, "reticulate_splines") if s.name == "reticulate_splines"]
+            await asyncio.sleep(0.2)
+        assert found and found[0].location.uri == (second / "lib" / "extra.py").as_uri()
+        status = as_dict(await client.protocol.send_request_async("zenith/status", None))
+        assert len(status) == 2
+        assert {"health", "healthMessage", "pendingChanges", "lastErrors", "indexing", "watching"} <= set(status[0])
+        assert not {"pending_changes", "last_errors", "last_commit_ms"} & set(status[0]), "one case style"
+
+        client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder]))
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(as_dict(await client.protocol.send_request_async("zenith/status", None))) != 1:
+            await asyncio.sleep(0.1)
+        assert len(as_dict(await client.protocol.send_request_async("zenith/status", None))) == 1
+        assert not [s for s in await symbols(client, "reticulate_splines") if s.name == "reticulate_splines"]
+    finally:
+        await client.shutdown_session()

@@ -52,7 +52,33 @@ def test_neovim_workspace_symbol_and_zenith_search(tmp_path):
     assert output.exists(), completed.stderr
     report = json.loads(output.read_text())
     assert report["errors"] == [], report
+    errors = [n for n in report["notifications"] if n.get("level") == 4]
+    assert errors == [], errors
+    assert report["config_cmd"][-1] == "serve" and "rust" in report["config_filetypes"]
     assert report["workspace_symbol"][0]["text"].find("initBookForOfficial") >= 0, report["workspace_symbol"]
     assert report["workspace_symbol"][0]["filename"].endswith("src/books.js")
+    # :ZenithSymbols shows the server's first answer first and jumps to it.
+    assert "initBookForOfficial" in report["symbols_picker"]["items"][0], report["symbols_picker"]
+    assert report["symbols_jump"]["file"].endswith("src/books.js")
+    assert report["symbols_jump"]["cursor"][0] == 2
+    # :ZenithSearch rows carry the signature and the doc's first line.
+    first = report["search_picker"]["items"][0]
+    assert "UserService.create_user" in first and "def create_user(self, name, email)" in first, first
+    assert "Create a new user account" in first, first
+    assert report["search_jump"]["file"].endswith("accounts/service.py")
     assert report["search"][0]["name"] == "create_user", report["search"]
     assert report["quickfix"][0]["lnum"] == 2
+    assert "ok, " in report["status_notification"]["message"], report["status_notification"]
+    # The statusline followed $/progress: a percentage or an ellipsis while indexing, and
+    # nothing once the index was complete.
+    assert report["statusline"] and all(re.match(r"^Zenith (\d+%|…)$", s) for s in report["statusline"]), report["statusline"]
+    assert report["statusline_after"] == ""
+    assert report["reindex_statusline"], "a reindex shows progress again"
+    health = "\n".join(report["health"])
+    assert re.search(r"OK found .*znt", health), health
+    assert "OK version 0." in health, health
+    assert re.search(r"OK embedding model \S*all-MiniLM-L6-v2 installed", health), health
+    assert "OK DuckDB lance extension installed" in health, health
+    assert re.search(r"OK index .*symbols", health), health
+    assert re.search(r"OK .*: ok, \d+ symbols", health), health
+    assert "ERROR" not in health, health

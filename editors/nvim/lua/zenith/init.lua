@@ -1,28 +1,90 @@
--- Zenith for Neovim ≥ 0.11: starts `znt serve` through vim.lsp.config / vim.lsp.enable and adds
--- :ZenithSearch {query} (semantic + full-text search into the quickfix list).
+-- Zenith for Neovim >= 0.11: starts `znt serve` through vim.lsp.config / vim.lsp.enable and adds
+-- :ZenithSymbols, :ZenithSearch, :ZenithStatus, :ZenithReindex, `:checkhealth zenith` and a
+-- statusline component fed by $/progress.
+
 local M = {}
 
-local filetypes = {
+M.filetypes = {
   'rust', 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'java',
   'c', 'cpp', 'cs', 'ruby', 'php',
 }
+M.root_markers = { '.zenith.toml', '.git', '.hg', '.jj', 'Cargo.toml', 'package.json', 'pyproject.toml', 'go.mod' }
 
---- Registers and enables the `zenith` language server.
---- @param opts? { cmd?: string[], symbol_limit?: integer, index?: table, embed?: table } index/embed: the sections of .zenith.toml, as the editor's settings layer
+--- Options given to setup() (or the defaults).
+M.options = { picker = 'auto' }
+
+--- The server configuration: what lsp/zenith.lua returns and setup() extends.
+--- @param opts? table
+function M.default_config(opts)
+  opts = opts or {}
+  return {
+    cmd = opts.cmd or { 'znt', 'serve' },
+    filetypes = opts.filetypes or M.filetypes,
+    root_markers = M.root_markers,
+    -- The sections and keys of .zenith.toml, as the editor's settings layer.
+    -- (An empty table would be encoded as a JSON array: nothing is sent then.)
+    init_options = (function()
+      local layer = vim.tbl_extend('force', {}, opts.settings or {},
+        opts.symbol_limit and { symbolLimit = opts.symbol_limit } or {},
+        opts.index and { index = opts.index } or {}, opts.embed and { embed = opts.embed } or {})
+      return next(layer) ~= nil and layer or nil
+    end)(),
+    capabilities = {
+      general = { positionEncodings = { 'utf-8', 'utf-16' } },
+      window = { workDoneProgress = true },
+    },
+  }
+end
+
+--- The running client (of the current buffer when it has one).
+function M.client()
+  return vim.lsp.get_clients({ name = 'zenith', bufnr = 0 })[1] or vim.lsp.get_clients({ name = 'zenith' })[1]
+end
+
+--- The command that starts the server, as configured.
+function M.cmd()
+  local config = vim.lsp.config and vim.lsp.config.zenith
+  local cmd = (config and config.cmd) or M.options.cmd or { 'znt', 'serve' }
+  return type(cmd) == 'table' and cmd or { 'znt', 'serve' }
+end
+
+--- Starts the server for every buffer of a supported file type (for configurations that call a
+--- setup function, e.g. lazy.nvim's `opts`; `vim.lsp.enable('zenith')` alone works too).
+--- @param opts? { cmd?: string[], settings?: table, symbol_limit?: integer, index?: table, embed?: table, picker?: 'auto'|'telescope'|'fzf-lua'|'snacks'|'select', filetypes?: string[] }
 function M.setup(opts)
   opts = opts or {}
-  vim.lsp.config('zenith', {
-    cmd = opts.cmd or { 'znt', 'serve' },
-    filetypes = filetypes,
-    root_markers = { '.git', '.zenith.toml', 'Cargo.toml', 'package.json', 'pyproject.toml', 'go.mod' },
-    init_options = { symbolLimit = opts.symbol_limit, index = opts.index, embed = opts.embed },
-    capabilities = { general = { positionEncodings = { 'utf-8', 'utf-16' } } },
-  })
+  M.options = vim.tbl_extend('force', M.options, opts)
+  vim.lsp.config('zenith', M.default_config(opts))
   vim.lsp.enable('zenith')
+end
 
-  vim.api.nvim_create_user_command('ZenithSearch', function(command)
-    M.search(command.args, { mode = 'hybrid' })
-  end, { nargs = '+', desc = 'Zenith: search code by meaning and words' })
+-- Progress of the running index, by token, for the statusline.
+local progress = {}
+
+--- A short statusline component: "Zenith 42%" while indexing, "" otherwise.
+function M.status()
+  for _, value in pairs(progress) do
+    if value.percentage then
+      return string.format('Zenith %d%%', value.percentage)
+    end
+    return 'Zenith …'
+  end
+  return ''
+end
+
+--- Called for every LspProgress event (public so tests and statuslines can observe it).
+function M._on_progress(client_id, params)
+  local client = vim.lsp.get_client_by_id(client_id)
+  if not client or client.name ~= 'zenith' or type(params.value) ~= 'table' then
+    return
+  end
+  local token = tostring(params.token)
+  if params.value.kind == 'end' then
+    progress[token] = nil
+  else
+    progress[token] = vim.tbl_extend('force', progress[token] or {}, params.value)
+  end
+  vim.cmd.redrawstatus({ bang = true, mods = { silent = true } })
 end
 
 --- Sends zenith/search and puts the results into the quickfix list.
@@ -30,7 +92,7 @@ end
 --- @param params? { mode?: string, language?: string, kind?: string, pathPrefix?: string, limit?: integer }
 --- @param on_done? fun(results: table[])
 function M.search(query, params, on_done)
-  local client = vim.lsp.get_clients({ name = 'zenith' })[1]
+  local client = M.client()
   if not client then
     vim.notify('zenith: the language server is not running', vim.log.levels.WARN)
     return
@@ -57,6 +119,17 @@ function M.search(query, params, on_done)
       vim.cmd('copen')
     end
   end)
+end
+
+--- Lines describing each folder of zenith/status (for :ZenithStatus).
+function M.status_lines(folders)
+  local lines = {}
+  for _, folder in ipairs(folders or {}) do
+    table.insert(lines, string.format('%s: %s, %d symbols, %d embedded%s%s', folder.root, folder.health or '?',
+      folder.symbols or 0, folder.embedded or 0, folder.readOnly and ', read-only' or '',
+      folder.healthMessage ~= vim.NIL and folder.healthMessage and (' — ' .. folder.healthMessage) or ''))
+  end
+  return lines
 end
 
 return M
