@@ -30,6 +30,11 @@ fn registry_workspace(workspace: &Path, target: usize) -> (usize, usize) {
         }
         let name = krate.file_name().unwrap().to_string_lossy().into_owned();
         for entry in walk(&krate) {
+            // Stop at the target, inside the last crate if need be (one large crate would
+            // otherwise overshoot it by tens of thousands of symbols).
+            if symbols >= target {
+                break;
+            }
             let relative = entry.strip_prefix(&krate).unwrap();
             let Ok(bytes) = std::fs::read(&entry) else { continue };
             let Ok(parsed) = zenith::parse::parse(relative, &bytes, &limits) else { continue };

@@ -334,7 +334,19 @@ pub fn outline(path: &str, rows: &[SymbolRow]) -> String {
     let mut out = format!("{path} ({language}, {} symbols):\n", rows.len());
     // Depth from the parent chain; parents precede their children in source order.
     let mut depth_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for row in rows {
+    for (shown, row) in rows.iter().enumerate() {
+        // A generated file can declare tens of thousands of symbols (one registry file made a
+        // 100 000-token outline): the outline stops and says how to reach the rest.
+        if shown == MAX_OUTLINE_ROWS {
+            let last = rows.last().map_or(0, |row| row.start_line + 1);
+            let _ = writeln!(
+                out,
+                "… {} more symbols (lines {}–{last}); search_symbols with path=\"{path}\" finds them",
+                rows.len() - shown,
+                row.start_line + 1
+            );
+            break;
+        }
         let depth = row.parent.as_deref().and_then(|parent| depth_of.get(parent)).map_or(0, |d| d + 1);
         depth_of.entry(row.qualified_name.as_str()).or_insert(depth);
         let shown = if row.signature.is_empty() { format!("{} {}", row.kind, row.name) } else { row.signature.clone() };
@@ -348,6 +360,9 @@ pub fn outline(path: &str, rows: &[SymbolRow]) -> String {
     }
     out
 }
+
+/// The most rows an outline lists (about 8 000 tokens at its longest).
+pub const MAX_OUTLINE_ROWS: usize = 300;
 
 /// `index_status`.
 pub fn status(root: &Path, dataset: &str, snapshot: &Snapshot, files: Option<u64>, embedder: bool) -> String {
@@ -430,6 +445,15 @@ mod tests {
         let text = outline("src/a.rs", &rows);
         assert!(text.contains("    1  fn m()"), "{text}");
         assert!(text.contains("    2    fn m::a()"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_outline_stops_and_says_how_to_find_the_rest() {
+        let rows: Vec<SymbolRow> = (0..1000).map(|i| row(&format!("f{i}"), None, i, i)).collect();
+        let text = outline("gen.rs", &rows);
+        assert_eq!(text.lines().count(), 1 + MAX_OUTLINE_ROWS + 1, "{text}");
+        assert!(text.contains("… 700 more symbols (lines 301–1000)"), "{text}");
+        assert!(text.contains("path=\"gen.rs\""), "{text}");
     }
 
     #[test]
