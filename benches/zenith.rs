@@ -23,6 +23,10 @@
 //! - `mcp [symbols] [calls]`: the MCP server through a real `znt mcp` over stdio on crates of the
 //!   cargo registry (100 000 symbols by default): latency p50 / p99 and tokens per answer of
 //!   each tool.
+//! - `team [symbols] [rounds]`: the team tier against moto on loopback through `znt` on crates of
+//!   the cargo registry (20 000 symbols by default): push, a fresh clone's reuse against a fresh
+//!   index, bytes uploaded for a one-file edit, hybrid search with scope `all` over three team
+//!   repositories.
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
 //!   and of alternative embedding texts.
@@ -33,6 +37,8 @@ use std::time::{Duration, Instant};
 
 #[path = "zenith/mcp.rs"]
 mod mcp;
+#[path = "zenith/team.rs"]
+mod team;
 
 fn main() {
     // cargo passes `--bench`; everything else is ours.
@@ -53,6 +59,7 @@ fn main() {
         "secrets" => secrets::run(rest),
         "sql" => sql::run(rest),
         "mcp" => mcp::run(rest),
+        "team" => team::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }

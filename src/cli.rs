@@ -12,11 +12,13 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod output;
+mod team;
 pub use output::ColorChoice;
 use output::Paint;
 
 use crate::daemon::IndexProgress;
 use crate::embed::Embedder;
+use crate::query::federated::Scope;
 use crate::query::names::NameIndex;
 use crate::query::{Engine, Filters, SearchMode, SearchRequest};
 use crate::store::{Store, StoreConfig};
@@ -57,6 +59,9 @@ pub struct IndexLocation {
     /// `.zenith.toml`, else its version-control root, else the current directory).
     #[arg(long, global = true)]
     pub workspace: Option<PathBuf>,
+    /// The team's shared index, s3://bucket/prefix (overrides `[team] remote`; see docs/team.md).
+    #[arg(long, global = true, env = "ZENITH_TEAM_REMOTE", value_name = "URI")]
+    pub team_remote: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,12 +76,18 @@ pub enum Command {
         /// Index names only; skip embeddings (semantic search then covers nothing new).
         #[arg(long)]
         no_embed: bool,
+        /// Do not copy rows from the team remote (parse and embed everything here).
+        #[arg(long)]
+        no_team: bool,
     },
     /// Find symbols by name (the `workspace/symbol` ranking).
     Symbols {
         query: String,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Which indexes to read: this workspace's (private), the team remote's, or both (all).
+        #[arg(long, value_enum, default_value = "private")]
+        scope: Scope,
         #[arg(long)]
         json: bool,
     },
@@ -95,8 +106,17 @@ pub enum Command {
         visibility: Option<String>,
         #[arg(long, default_value_t = 10)]
         limit: usize,
+        /// Which indexes to read: this workspace's (private), the team remote's, or both (all).
+        #[arg(long, value_enum, default_value = "private")]
+        scope: Scope,
         #[arg(long)]
         json: bool,
+    },
+    /// Share the index with the team through its own bucket (`[team] remote`): push this
+    /// branch's symbols, pull what teammates pushed, show what is there.
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
     },
     /// Run the language server on stdin/stdout (started by an editor).
     Serve {
@@ -146,6 +166,29 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Send the rows of the files the remote lacks, as this branch and commit.
+    Push {
+        /// List what would be sent (files and symbol counts) without sending anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the team's rows (symbols and vectors) of every file whose version matches, then
+    /// index the rest by name.
+    Pull {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The remote, whether it answers, this repository's pushed refs and what a push would send.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// What a command found: `symbols` and `search` exit with 1 when nothing matched.
 enum Outcome {
     Done,
@@ -174,8 +217,10 @@ fn init_logging(quiet: bool, verbose: u8) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
+    // Lance's object-store throttle warns at every retry of a remote that is down; the error
+    // that follows says it in one line.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},lance::object_store::throttle=error")));
     // Logs go to stderr: stdout carries results (and, in serve mode, the protocol).
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
@@ -228,7 +273,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         None => crate::config::find_workspace_root(&std::env::current_dir().context("reading the current directory")?),
     };
     location.workspace = Some(workspace.clone());
-    let settings = crate::config::load(Some(&workspace))?;
+    let mut settings = crate::config::load(Some(&workspace))?;
+    if let Some(remote) = &location.team_remote {
+        settings.team.remote = Some(remote.clone());
+    }
     if location.index_dir.is_none() {
         location.index_dir = settings.index_dir.clone();
     }
@@ -240,42 +288,76 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             eprintln!("embedding model: {}", model.display());
             Ok(Outcome::Done)
         }
-        Command::Index { no_embed, .. } => {
+        Command::Index { no_embed, no_team, .. } => {
             let embed = !no_embed && settings.embed_enabled;
+            if no_team {
+                settings.team.remote = None;
+            }
             runtime.block_on(index(&location, &workspace, &settings, embed, quiet))?;
             Ok(Outcome::Done)
         }
-        Command::Symbols { query, limit, json } => {
-            let store = runtime.block_on(open_existing_store(&location))?;
-            let engine = query_engine(&store)?;
-            let dataset = store.dataset_uri();
-            let found = NameIndex::new(engine.name_entries(&dataset)?).search(&query, limit);
+        Command::Symbols { query, limit, scope, json } => {
+            let store = if scope.private() { Some(runtime.block_on(open_existing_store(&location))?) } else { None };
+            let engine = match &store {
+                Some(store) => query_engine(store)?,
+                None => Engine::shared()?,
+            };
+            let mut found: Vec<(Option<String>, crate::query::names::NameMatch)> = Vec::new();
+            if let Some(store) = &store {
+                let names = NameIndex::new(engine.name_entries(&store.dataset_uri())?);
+                found.extend(names.search(&query, limit).into_iter().map(|m| (None, m)));
+            }
+            if scope.team() {
+                let team = runtime.block_on(team::team_scope(&settings, &workspace, &engine))?;
+                let private_paths: std::collections::HashSet<String> = match &store {
+                    Some(store) => runtime.block_on(store.file_hashes())?.into_keys().collect(),
+                    None => Default::default(),
+                };
+                let own = team.own_repo.clone();
+                found.extend(
+                    team::team_names(&engine, &team, &query, limit)?
+                        .into_iter()
+                        .filter(|(repo, m)| Some(repo) != own.as_ref() || !private_paths.contains(&m.entry.path))
+                        .map(|(repo, m)| (Some(repo), m)),
+                );
+                // Stable: on equal scores the private index comes first.
+                found.sort_by(|a, b| b.1.score.cmp(&a.1.score));
+                found.truncate(limit);
+            }
             // The signature and doc are not in the name index: read them for just these rows.
             // (A writer committing in between can only leave a deleted row's fields null.)
-            let version = runtime.block_on(store.version())?;
-            let details: std::collections::HashMap<String, crate::query::SymbolRow> = if json {
-                let ids: Vec<String> = found.iter().map(|found| found.entry.id.clone()).collect();
-                engine.symbols_by_ids(&dataset, version, &ids)?.into_iter().map(|row| (row.id.clone(), row)).collect()
-            } else {
-                Default::default()
+            let details: std::collections::HashMap<String, crate::query::SymbolRow> = match (&store, json) {
+                (Some(store), true) => {
+                    let version = runtime.block_on(store.version())?;
+                    let ids: Vec<String> =
+                        found.iter().filter(|(repo, _)| repo.is_none()).map(|(_, m)| m.entry.id.clone()).collect();
+                    engine
+                        .symbols_by_ids(&store.dataset_uri(), version, &ids)?
+                        .into_iter()
+                        .map(|row| (row.id.clone(), row))
+                        .collect()
+                }
+                _ => Default::default(),
             };
             let mut out = std::io::stdout().lock();
-            for found in &found {
+            for (repo, found) in &found {
                 let entry = &found.entry;
                 if json {
-                    let row = details.get(&entry.id);
+                    let row = if repo.is_none() { details.get(&entry.id) } else { None };
                     let value = serde_json::json!({
                         "name": entry.name, "qualified_name": entry.qualified_name, "kind": entry.kind,
                         "language": entry.language, "path": entry.path, "start_line": entry.start_line + 1,
                         "end_line": entry.end_line + 1, "signature": row.map(|r| &r.signature),
                         "doc": row.and_then(|r| r.doc.as_ref()), "visibility": row.map(|r| &r.visibility),
-                        "score": found.score,
+                        "score": found.score, "repo": repo,
                     });
                     writeln!(out, "{value}")?;
                 } else {
+                    let origin =
+                        repo.as_deref().map(|r| format!("{}  ", paint.dim(&format!("[{r}]")))).unwrap_or_default();
                     writeln!(
                         out,
-                        "{}  {}  {}",
+                        "{origin}{}  {}  {}",
                         paint.location(&entry.path, entry.start_line + 1),
                         paint.kind(&entry.kind),
                         paint.name(&entry.qualified_name)
@@ -284,9 +366,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(if found.is_empty() { Outcome::NothingFound } else { Outcome::Done })
         }
-        Command::Search { query, mode, language, kind, path_prefix, visibility, limit, json } => {
-            let store = runtime.block_on(open_existing_store(&location))?;
-            let engine = query_engine(&store)?;
+        Command::Search { query, mode, language, kind, path_prefix, visibility, limit, scope, json } => {
+            let store = if scope.private() { Some(runtime.block_on(open_existing_store(&location))?) } else { None };
+            let engine = match &store {
+                Some(store) => query_engine(store)?,
+                None => Engine::shared()?,
+            };
             let vector = match mode {
                 SearchMode::Fulltext => None,
                 SearchMode::Semantic | SearchMode::Hybrid => {
@@ -297,7 +382,24 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let mut request = SearchRequest::new(mode, query, vector);
             request.filters = Filters { language, kind, path_prefix, visibility };
             request.limit = limit;
-            let hits = engine.search(&store.dataset_uri(), &request)?;
+            let private = match &store {
+                Some(store) => {
+                    let hits = engine.search(&store.dataset_uri(), &request)?;
+                    let paths = if scope.team() {
+                        runtime.block_on(store.file_hashes())?.into_keys().collect()
+                    } else {
+                        Default::default()
+                    };
+                    Some((hits, paths))
+                }
+                None => None,
+            };
+            let team = if scope.team() {
+                Some(runtime.block_on(team::team_scope(&settings, &workspace, &engine))?)
+            } else {
+                None
+            };
+            let hits = team::scoped_search(scope, &engine, private, team.as_ref(), &request)?;
             let outcome = if hits.is_empty() { Outcome::NothingFound } else { Outcome::Done };
             let mut out = std::io::stdout().lock();
             for hit in hits {
@@ -306,12 +408,15 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         "name": hit.name, "qualified_name": hit.qualified_name, "kind": hit.kind,
                         "language": hit.language, "path": hit.path, "start_line": hit.start_line + 1,
                         "end_line": hit.end_line + 1, "signature": hit.signature, "doc": hit.doc, "score": hit.score,
+                        "repo": hit.repo,
                     });
                     writeln!(out, "{value}")?;
                 } else {
+                    let origin =
+                        hit.repo.as_deref().map(|r| format!("{}  ", paint.dim(&format!("[{r}]")))).unwrap_or_default();
                     writeln!(
                         out,
-                        "{}  {}  {}  {}  {}",
+                        "{origin}{}  {}  {}  {}  {}",
                         paint.location(&hit.path, hit.start_line + 1),
                         paint.kind(&hit.kind),
                         paint.name(&hit.qualified_name),
@@ -338,6 +443,15 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             // client has gone.
             std::process::exit(0);
         }
+        Command::Team { action } => runtime.block_on(async {
+            match action {
+                TeamAction::Push { dry_run, json } => {
+                    team::push(&location, &workspace, &settings, dry_run, json, quiet).await
+                }
+                TeamAction::Pull { json } => team::pull(&location, &workspace, &settings, json, quiet).await,
+                TeamAction::Status { json } => team::status(&location, &workspace, &settings, json).await,
+            }
+        }),
         Command::Daemon { no_embed, .. } => {
             runtime.block_on(run_daemon(&location, &workspace, &settings, !no_embed && settings.embed_enabled))?;
             Ok(Outcome::Done)
@@ -515,7 +629,36 @@ async fn index(
     let store = open_store(location).await?;
     let bars = Bars::new(quiet);
     let options = settings.index.clone();
+    // With a team remote, every file whose version a teammate pushed is copied (symbols and
+    // vectors) instead of parsed and embedded. A remote that is down only costs the copy.
+    let team = match crate::team::Remote::from_settings(&settings.team)? {
+        Some(remote) => match crate::team::repo_name(workspace, &settings.team) {
+            Ok(repo) => Some((remote, repo)),
+            Err(error) => {
+                eprintln!("warning: team remote not used: {error:#}");
+                None
+            }
+        },
+        None => None,
+    };
+    let mut pulled = None;
+    if let Some((remote, repo)) = &team {
+        match crate::team::pull(workspace, &store, remote, repo, &options).await {
+            Ok(report) => pulled = Some(report),
+            Err(error) => eprintln!("warning: nothing copied from the team remote: {error:#}"),
+        }
+    }
     let report = crate::daemon::reconcile(workspace, &store, &options, &bars).await?;
+    if embed && let Some((remote, repo)) = &team {
+        match crate::team::fill_embeddings(&store, remote, repo).await {
+            Ok(filled) => {
+                if let Some(pulled) = &mut pulled {
+                    pulled.vectors_copied += filled;
+                }
+            }
+            Err(error) => eprintln!("warning: the team's embedding cache was not used: {error:#}"),
+        }
+    }
     if let Some(bar) = &bars.files {
         bar.finish_and_clear();
     }
@@ -536,6 +679,12 @@ async fn index(
     let stats = store.stats().await?;
     if quiet {
         return Ok(());
+    }
+    if let Some(pulled) = &pulled {
+        eprintln!(
+            "copied {} files ({} symbols, {} vectors) from the team remote",
+            pulled.files_copied, pulled.rows_copied, pulled.vectors_copied
+        );
     }
     eprintln!(
         "indexed {} files ({} parsed, {} unchanged, {} deleted, {} with syntax errors, {} skipped) → {} symbols, \
@@ -563,8 +712,9 @@ async fn run_daemon(
     embed: bool,
 ) -> anyhow::Result<()> {
     let uri = index_uri(location)?;
-    let _lock = crate::daemon::IndexLock::acquire(&uri)?;
-    let store = open_store(location).await?;
+    // A daemon is a writer or nothing: beside another writer it refuses (with the lock's
+    // message) instead of following. The folder takes the lock again at once.
+    drop(crate::daemon::IndexLock::acquire(&uri)?);
     let embedder = if embed {
         match load_embedder(settings) {
             Ok(embedder) => Some(std::sync::Arc::new(embedder)),
@@ -576,37 +726,38 @@ async fn run_daemon(
     } else {
         None
     };
-    let root = workspace.canonicalize()?;
-    let (events, inbox) = tokio::sync::mpsc::unbounded_channel();
-    let sink = {
-        let events = events.clone();
-        move |change: crate::watch::Change| {
-            let _ = events.send(match change {
-                crate::watch::Change::Paths(paths) => crate::daemon::Event::Paths(paths),
-                crate::watch::Change::Rescan => crate::daemon::Event::Rescan,
-            });
+    let mut settings = settings.clone();
+    settings.embed_enabled &= embed;
+    let config = crate::daemon::FolderConfig::new(workspace.canonicalize()?, uri, settings, embedder);
+    // The same owner as the editor's server and the MCP server: the live loop, the watcher,
+    // maintenance and the team auto-push (`team.push`).
+    let folder = crate::daemon::open_folder(config).await?;
+    let mut snapshots = folder.subscribe();
+    let mut reported: Option<String> = None;
+    loop {
+        tokio::select! {
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let snapshot = snapshots.borrow_and_update().clone();
+                if snapshot.error != reported {
+                    if let Some(error) = &snapshot.error {
+                        tracing::error!(%error, "indexing stopped; retrying");
+                    }
+                    reported = snapshot.error.clone();
+                }
+                let status = &snapshot.status;
+                tracing::info!(
+                    version = status.version,
+                    symbols = status.symbols,
+                    embedded = status.embedded,
+                    commit_ms = status.last_commit_ms,
+                    "index updated"
+                );
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-    };
-    let _watcher = crate::watch::watch(std::slice::from_ref(&root), std::time::Duration::from_millis(50), sink)?;
-    let live = crate::daemon::LiveIndex {
-        root,
-        store,
-        options: settings.index.clone(),
-        embedder,
-        batch_window: settings.batch_window,
-    };
-    let publish = |status: crate::daemon::WriterStatus| {
-        tracing::info!(
-            version = status.version,
-            symbols = status.symbols,
-            embedded = status.embedded,
-            commit_ms = status.last_commit_ms,
-            "index updated"
-        );
-    };
-    tokio::select! {
-        result = live.run(inbox, publish) => result,
-        _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
 

@@ -28,6 +28,48 @@ pub struct ConfigFile {
     pub embed: EmbedSection,
     #[serde(default)]
     pub lsp: LspSection,
+    #[serde(default)]
+    pub team: TeamSection,
+}
+
+/// `[team]`: the shared index on the team's own bucket (docs/team.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSection {
+    /// `s3://bucket/prefix` (R2, S3, MinIO…). User configuration, environment or flag only.
+    pub remote: Option<String>,
+    /// The repository's name on the remote (default: from the `origin` URL).
+    pub repo: Option<String>,
+    /// When the daemon pushes by itself. User configuration only.
+    pub push: Option<PushMode>,
+    /// Seconds between pushes with `push = "interval"`.
+    pub push_interval_secs: Option<u64>,
+    /// Workspace-relative globs never pushed (on top of what the index never holds). Every
+    /// layer adds to the list; none can remove what another set.
+    pub exclude: Option<Vec<String>>,
+}
+
+/// When the daemon pushes to the team remote by itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PushMode {
+    /// Only `znt team push` / `zenith/team/push`.
+    #[default]
+    Manual,
+    /// After a git commit or checkout settles (HEAD moved and the index caught up).
+    OnCommit,
+    /// Every `push_interval_secs`.
+    Interval,
+}
+
+/// The effective `[team]` settings.
+#[derive(Debug, Clone, Default)]
+pub struct TeamSettings {
+    pub remote: Option<String>,
+    pub repo: Option<String>,
+    pub push: PushMode,
+    pub push_interval: std::time::Duration,
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -64,6 +106,9 @@ pub struct EmbedSection {
 pub struct LspSection {
     pub symbol_limit: Option<usize>,
     pub batch_window_ms: Option<u64>,
+    /// Which indexes `workspace/symbol` reads: `private` (the default) or `all` (the team
+    /// remote's repositories too, their names held in memory).
+    pub symbol_scope: Option<crate::query::federated::Scope>,
 }
 
 /// The effective settings.
@@ -75,6 +120,8 @@ pub struct Settings {
     pub embed: EmbedConfig,
     pub symbol_limit: usize,
     pub batch_window: std::time::Duration,
+    pub symbol_scope: crate::query::federated::Scope,
+    pub team: TeamSettings,
     /// Files that were read, in order (for `znt status`).
     pub sources: Vec<PathBuf>,
 }
@@ -116,6 +163,15 @@ fn overlay(base: &mut ConfigFile, layer: ConfigFile) {
     take!(embed.precision);
     take!(lsp.symbol_limit);
     take!(lsp.batch_window_ms);
+    take!(lsp.symbol_scope);
+    take!(team.remote);
+    take!(team.repo);
+    take!(team.push);
+    take!(team.push_interval_secs);
+    // Exclusions only accumulate: a later layer can add paths that never leave, not remove any.
+    if let Some(exclude) = layer.team.exclude {
+        base.team.exclude.get_or_insert_with(Vec::new).extend(exclude);
+    }
 }
 
 /// The name of a workspace's own configuration file.
@@ -157,6 +213,11 @@ pub fn load_with_editor(workspace: Option<&Path>, editor: Option<&ConfigFile>) -
     {
         merged.index.dir = Some(dir);
     }
+    if let Ok(remote) = std::env::var("ZENITH_TEAM_REMOTE")
+        && !remote.is_empty()
+    {
+        merged.team.remote = Some(remote);
+    }
     if let Ok(value) = std::env::var("ZENITH_EMBED") {
         merged.embed.enabled = Some(!matches!(value.as_str(), "0" | "false" | "off"));
     }
@@ -171,9 +232,26 @@ pub fn load_with_editor(workspace: Option<&Path>, editor: Option<&ConfigFile>) -
 
 /// Refuses what a workspace's own `.zenith.toml` may not set: an index location outside the
 /// workspace (an `s3://` bucket would receive the symbol table with the user's own
-/// credentials; a directory elsewhere could be shared with other users). Everything else in the
-/// file only tunes indexing; the secret deny-list is additive by construction.
+/// credentials; a directory elsewhere could be shared with other users), a team remote and an
+/// automatic push (both decide that data leaves the machine). Everything else in the file only
+/// tunes indexing; the secret deny-list and `team.exclude` are additive by construction.
 pub fn check_workspace_layer(path: &Path, workspace: &Path, layer: &ConfigFile) -> anyhow::Result<()> {
+    let own_config = || user_config_path().map(|p| p.display().to_string()).unwrap_or_else(|| "config.toml".into());
+    if let Some(remote) = &layer.team.remote {
+        anyhow::bail!(
+            "{}: `team.remote = {remote:?}` is refused: a workspace's own configuration may not choose where your \
+             symbols are uploaded. Set it in your own configuration ({}), with ZENITH_TEAM_REMOTE or with --team-remote",
+            path.display(),
+            own_config()
+        );
+    }
+    if layer.team.push.is_some_and(|mode| mode != PushMode::Manual) {
+        anyhow::bail!(
+            "{}: `team.push` is refused: only your own configuration ({}) may make the daemon push by itself",
+            path.display(),
+            own_config()
+        );
+    }
     if let Some(dir) = &layer.index.dir {
         let inside = !dir.contains("://") && {
             let candidate = Path::new(dir);
@@ -268,6 +346,14 @@ fn settings_from(file: ConfigFile, sources: Vec<PathBuf>) -> Settings {
         embed,
         symbol_limit: file.lsp.symbol_limit.unwrap_or(1000),
         batch_window: std::time::Duration::from_millis(file.lsp.batch_window_ms.unwrap_or(100)),
+        symbol_scope: file.lsp.symbol_scope.unwrap_or_default(),
+        team: TeamSettings {
+            remote: file.team.remote,
+            repo: file.team.repo,
+            push: file.team.push.unwrap_or_default(),
+            push_interval: std::time::Duration::from_secs(file.team.push_interval_secs.unwrap_or(600).max(10)),
+            exclude: file.team.exclude.unwrap_or_default(),
+        },
         sources,
     }
 }
@@ -315,6 +401,28 @@ mod tests {
         std::fs::write(&path, "[index]\ndir = \".zenith-index\"\n").unwrap();
         let settings = load(Some(&root)).unwrap();
         assert_eq!(settings.index_dir.as_deref(), Some(root.join(".zenith-index").to_str().unwrap()));
+    }
+
+    #[test]
+    fn a_workspace_file_may_not_choose_the_team_remote_or_push_by_itself() {
+        let workspace = tempfile::tempdir().unwrap();
+        let root = workspace.path().canonicalize().unwrap();
+        let path = root.join(WORKSPACE_FILE);
+        for refused in ["[team]\nremote = \"s3://someone-else/loot\"\n", "[team]\npush = \"on-commit\"\n"] {
+            let layer: ConfigFile = toml::from_str(refused).unwrap();
+            let error = check_workspace_layer(&path, &root, &layer).unwrap_err().to_string();
+            assert!(error.contains(".zenith.toml") && error.contains("team."), "{error}");
+        }
+        let layer: ConfigFile =
+            toml::from_str("[team]\nrepo = \"example.com/app\"\nexclude = [\"vendor/**\"]\n").unwrap();
+        check_workspace_layer(&path, &root, &layer).unwrap();
+        // Exclusions accumulate across layers.
+        let mut base: ConfigFile = toml::from_str("[team]\nexclude = [\"secret/**\"]\n").unwrap();
+        overlay(&mut base, layer);
+        let settings = settings_from(base, Vec::new());
+        assert_eq!(settings.team.exclude, vec!["secret/**".to_string(), "vendor/**".to_string()]);
+        assert_eq!(settings.team.repo.as_deref(), Some("example.com/app"));
+        assert_eq!(settings.team.push, PushMode::Manual);
     }
 
     #[test]

@@ -152,6 +152,17 @@ fn file_hash(file: &WorkspaceFile) -> Option<String> {
     std::fs::read(&file.absolute).ok().map(|bytes| content_hash(&bytes))
 }
 
+/// `path → content hash` of every source file the index would accept under `root` (the same
+/// walk, deny-list and limits as [`reconcile`]): what a team pull matches against the remote.
+pub fn source_file_hashes(root: &Path, options: &IndexOptions) -> anyhow::Result<HashMap<String, String>> {
+    let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
+    let mut walk = scan(&root, &options.walk)?;
+    walk.files.retain(is_source_file);
+    Ok(background_pool().install(|| {
+        walk.files.par_iter().filter_map(|file| file_hash(file).map(|hash| (file.relative.clone(), hash))).collect()
+    }))
+}
+
 /// Brings the table in line with the workspace at `root`: new and changed files are parsed
 /// and replaced (one commit per `files_per_commit` files), vanished files deleted, unchanged
 /// files not even parsed. Embeddings of unchanged texts are carried over from the table.

@@ -20,6 +20,7 @@ pub mod mcp;
 pub mod query;
 pub mod store;
 pub mod synthetic;
+pub mod team;
 pub mod watch;
 
 // The pure stages live in their own crate (fuzzable without the storage graph); re-exported

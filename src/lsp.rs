@@ -26,6 +26,7 @@ use crate::query::{Engine, Filters, SearchMode, SearchRequest};
 use folders::{add_folders, start_folders};
 
 mod folders;
+mod team;
 
 /// What the command line gives the server. Everything else comes from the layered settings of
 /// each workspace folder (`config::load_with_editor`): the user's file, the folder's
@@ -60,6 +61,10 @@ struct Shared {
     watched_files_dynamic: std::sync::atomic::AtomicBool,
     /// It was registered (a writer without its own file watcher relies on it).
     watched_files_registered: std::sync::atomic::AtomicBool,
+    /// `lsp.symbol_scope` includes the team: `workspace/symbol` adds the team's names.
+    team_symbols: std::sync::atomic::AtomicBool,
+    /// The team repositories' name indexes (loaded in the background, refreshed every 30 s).
+    team_names: RwLock<team::TeamNames>,
 }
 
 /// The protocol handler.
@@ -83,11 +88,15 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             opened: std::sync::atomic::AtomicUsize::new(0),
             watched_files_dynamic: std::sync::atomic::AtomicBool::new(false),
             watched_files_registered: std::sync::atomic::AtomicBool::new(false),
+            team_symbols: std::sync::atomic::AtomicBool::new(false),
+            team_names: RwLock::new(Default::default()),
         }),
     })
     .custom_method("zenith/search", Backend::search)
     .custom_method("zenith/status", Backend::status)
     .custom_method("zenith/reindex", Backend::reindex)
+    .custom_method("zenith/team/push", Backend::team_push)
+    .custom_method("zenith/team/status", Backend::team_status)
     .finish();
     // tower-lsp-server stops reading after a body that is not JSON; the framing layer below
     // answers such messages with a parse error itself and passes only JSON on, so one bad
@@ -97,7 +106,25 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (inject, mut injected) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let reader = tokio::spawn(async move {
         let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        while let Ok(Some(body)) = read_frame(&mut stdin).await {
+        while let Ok(Some(frame)) = read_frame(&mut stdin).await {
+            let body = match frame {
+                Frame::Body(body) => body,
+                Frame::TooLarge(length) => {
+                    tracing::error!(length, "a message over the size limit; ending the session");
+                    let error = serde_json::json!({
+                        "jsonrpc": "2.0",
+                        "id": null,
+                        "error": {
+                            "code": -32600,
+                            "message": format!(
+                                "Invalid request: Content-Length {length} exceeds the limit of {MAX_MESSAGE_BYTES} bytes"
+                            )
+                        }
+                    });
+                    let _ = inject.send(error.to_string().into_bytes());
+                    break;
+                }
+            };
             if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
                 if write_frame(&mut to_server, &body).await.is_err() {
                     break;
@@ -121,7 +148,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         loop {
             let body = tokio::select! {
                 frame = read_frame(&mut server_frames) => match frame {
-                    Ok(Some(body)) => body,
+                    Ok(Some(Frame::Body(body))) => body,
                     _ => break,
                 },
                 Some(body) = injected.recv() => body,
@@ -130,6 +157,13 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
                 break;
             }
         }
+        // An error the reader sent as it ended the session still goes out.
+        while let Ok(body) = injected.try_recv() {
+            if write_frame(&mut stdout, &body).await.is_err() {
+                break;
+            }
+        }
+        let _ = stdout.flush().await;
     });
     Server::new(server_input, server_output, socket).serve(service).await;
     reader.abort();
@@ -137,13 +171,26 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads one `Content-Length`-framed message body; `None` at end of input.
-async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+/// The largest message body accepted: a `Content-Length` above it ends the session with an
+/// error instead of an allocation of that size (the stream cannot be resynchronised after it).
+const MAX_MESSAGE_BYTES: u64 = 64 << 20;
+/// Header lines are read at most this long (a line without an end allocates no more).
+const MAX_HEADER_LINE: u64 = 8 << 10;
+
+/// One framed message.
+enum Frame {
+    Body(Vec<u8>),
+    /// A `Content-Length` over [`MAX_MESSAGE_BYTES`] (nothing was allocated for it).
+    TooLarge(u64),
+}
+
+/// Reads one `Content-Length`-framed message; `None` at end of input.
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<Option<Frame>> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
-    let mut length: Option<usize> = None;
+    let mut length: Option<u64> = None;
     loop {
         let mut line = String::new();
-        if input.read_line(&mut line).await? == 0 {
+        if (&mut *input).take(MAX_HEADER_LINE).read_line(&mut line).await? == 0 {
             return Ok(None);
         }
         let line = line.trim_end();
@@ -159,9 +206,13 @@ async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::i
             length = value.trim().parse().ok();
         }
     }
-    let mut body = vec![0u8; length.unwrap_or(0)];
+    let length = length.unwrap_or(0);
+    if length > MAX_MESSAGE_BYTES {
+        return Ok(Some(Frame::TooLarge(length)));
+    }
+    let mut body = vec![0u8; length as usize];
     input.read_exact(&mut body).await?;
-    Ok(Some(body))
+    Ok(Some(Frame::Body(body)))
 }
 
 async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(output: &mut W, body: &[u8]) -> std::io::Result<()> {
@@ -206,6 +257,9 @@ pub struct SearchParams {
     pub path_prefix: Option<String>,
     pub visibility: Option<String>,
     pub limit: Option<usize>,
+    /// `private` (the default), `team` or `all`.
+    #[serde(default)]
+    pub scope: crate::query::federated::Scope,
 }
 
 fn default_mode() -> SearchMode {
@@ -224,6 +278,10 @@ pub struct SearchResult {
     pub signature: String,
     pub doc: Option<String>,
     pub score: f32,
+    /// The team repository of a hit from the team remote (its location is then a
+    /// `zenith-team:` URI: the file is not in this workspace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 /// `zenith/status` result, one entry per folder.
@@ -281,40 +339,71 @@ impl Backend {
         };
         let folders = self.shared.folders.read().map_err(internal)?.clone();
         let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
+        let scope = params.scope;
+        let sources = if scope.team() {
+            team::search_sources(&self.shared, &folders).await.map_err(internal)?
+        } else {
+            Vec::new()
+        };
         let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
             let engine = Engine::shared()?;
-            let mut results = Vec::new();
-            for folder in folders.iter() {
-                let snapshot = folder.snapshot();
-                if !snapshot.ready() {
-                    continue;
-                }
-                for hit in engine.search_at(&folder.dataset, snapshot.version, &request)? {
-                    let range = range(
-                        hit.start_line,
-                        hit.start_col,
-                        hit.start_col_utf16,
-                        hit.end_line,
-                        hit.end_col,
-                        hit.end_col_utf16,
-                        utf8,
-                    );
-                    let Some(uri) = Uri::from_file_path(folder.root.join(&hit.path)) else {
+            // Each folder's hits, then each team repository's, as ranked lists.
+            let mut lists = Vec::new();
+            let mut roots: HashMap<String, PathBuf> = HashMap::new();
+            if scope.private() {
+                for folder in folders.iter() {
+                    let snapshot = folder.snapshot();
+                    if !snapshot.ready() {
                         continue;
-                    };
-                    results.push(SearchResult {
-                        name: hit.name,
-                        qualified_name: hit.qualified_name,
-                        kind: hit.kind,
-                        language: hit.language,
-                        location: Location { uri, range },
-                        signature: hit.signature,
-                        doc: hit.doc,
-                        score: hit.score,
-                    });
+                    }
+                    let hits = engine.search_at(&folder.dataset, snapshot.version, &request)?;
+                    for hit in &hits {
+                        roots.entry(hit.id.clone()).or_insert_with(|| folder.root.clone());
+                    }
+                    lists.push(hits);
                 }
             }
-            results.sort_by(|a, b| b.score.total_cmp(&a.score));
+            for source in &sources {
+                lists.push(engine.search_view(source, &request)?);
+            }
+            let hits = if scope == crate::query::federated::Scope::Private {
+                let mut hits: Vec<crate::query::Hit> = lists.into_iter().flatten().collect();
+                hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+                hits
+            } else {
+                crate::query::federated::fuse(lists, None, &Default::default(), request.limit)
+            };
+            let mut results = Vec::new();
+            for hit in hits {
+                let range = range(
+                    hit.start_line,
+                    hit.start_col,
+                    hit.start_col_utf16,
+                    hit.end_line,
+                    hit.end_col,
+                    hit.end_col_utf16,
+                    utf8,
+                );
+                let uri = match (&hit.repo, roots.get(&hit.id)) {
+                    (None, Some(root)) => Uri::from_file_path(root.join(&hit.path)),
+                    (Some(repo), _) => format!("zenith-team:///{repo}/{}", hit.path).parse::<Uri>().ok(),
+                    (None, None) => None,
+                };
+                let Some(uri) = uri else {
+                    continue;
+                };
+                results.push(SearchResult {
+                    name: hit.name,
+                    qualified_name: hit.qualified_name,
+                    kind: hit.kind,
+                    language: hit.language,
+                    location: Location { uri, range },
+                    signature: hit.signature,
+                    doc: hit.doc,
+                    score: hit.score,
+                    repo: hit.repo,
+                });
+            }
             results.truncate(request.limit);
             Ok(results)
         })
@@ -407,8 +496,15 @@ fn symbol_kind(kind: &str) -> SymbolKind {
     }
 }
 
-fn workspace_symbol(root: &Path, entry: &NameEntry, utf8: bool) -> Option<WorkspaceSymbol> {
-    let uri = Uri::from_file_path(root.join(&entry.path))?;
+/// Where a `workspace/symbol` match comes from.
+enum Origin {
+    Folder(PathBuf),
+    Team(String),
+}
+
+/// A name as a `WorkspaceSymbol`; a team repository's names carry the repository in their
+/// container (`[repo] container`).
+fn workspace_symbol(uri: Uri, entry: &NameEntry, utf8: bool, repo: Option<&str>) -> Option<WorkspaceSymbol> {
     let container = entry.parent.clone().or_else(|| {
         entry
             .qualified_name
@@ -416,6 +512,10 @@ fn workspace_symbol(root: &Path, entry: &NameEntry, utf8: bool) -> Option<Worksp
             .map(|c| c.trim_end_matches([':', '.', '\\', '#']).to_string())
             .filter(|c| !c.is_empty())
     });
+    let container = match repo {
+        Some(repo) => Some(format!("[{repo}] {}", container.unwrap_or_default()).trim_end().to_string()),
+        None => container,
+    };
     Some(WorkspaceSymbol {
         name: entry.name.clone(),
         kind: symbol_kind(&entry.kind),
@@ -526,11 +626,37 @@ impl LanguageServer for Backend {
             let mut found = Vec::new();
             for folder in &folders {
                 let names = folder.snapshot().names.clone();
-                found.extend(names.search(&params.query, limit).into_iter().map(|m| (m, folder.root.clone())));
+                found.extend(
+                    names.search(&params.query, limit).into_iter().map(|m| (m, Origin::Folder(folder.root.clone()))),
+                );
             }
+            if self.shared.team_symbols.load(std::sync::atomic::Ordering::Relaxed) {
+                // The team's names come from memory; a stale copy is refreshed in the background.
+                team::refresh_team_names(self.shared.clone());
+                let indexes = self.shared.team_names.read().map_err(internal)?.indexes.clone();
+                for (repo, names) in indexes {
+                    found.extend(
+                        names.search(&params.query, limit).into_iter().map(|m| (m, Origin::Team(repo.clone()))),
+                    );
+                }
+            }
+            // Stable: on equal scores the workspace's own names come first.
             found.sort_by_key(|(found, _)| std::cmp::Reverse(found.score));
             found.truncate(limit);
-            let symbols = found.iter().filter_map(|(m, root)| workspace_symbol(root, &m.entry, utf8)).collect();
+            let symbols = found
+                .iter()
+                .filter_map(|(m, origin)| match origin {
+                    Origin::Folder(root) => {
+                        workspace_symbol(Uri::from_file_path(root.join(&m.entry.path))?, &m.entry, utf8, None)
+                    }
+                    Origin::Team(repo) => workspace_symbol(
+                        format!("zenith-team:///{repo}/{}", m.entry.path).parse().ok()?,
+                        &m.entry,
+                        utf8,
+                        Some(repo.as_str()),
+                    ),
+                })
+                .collect();
             Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))
         })
         .await
@@ -611,6 +737,7 @@ fn folder_settings(shared: &Shared, root: &Path) -> anyhow::Result<crate::config
 fn apply_symbol_limit(shared: &Shared, settings: &crate::config::Settings) {
     let limit = shared.options.symbol_limit.unwrap_or(settings.symbol_limit);
     shared.symbol_limit.store(limit, std::sync::atomic::Ordering::Relaxed);
+    shared.team_symbols.store(settings.symbol_scope.team(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Exits when the editor that started us dies without closing our stdin.

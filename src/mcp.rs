@@ -444,13 +444,15 @@ impl Zenith {
         let embedder = self.state.embedder.get().cloned().flatten().is_some();
         let dataset = folder.dataset.clone();
         let root = self.state.root.clone();
+        // The same health every client shows (zenith/status, the editors' status bars).
+        let health = snapshot.health(folder.embed_enabled, embedder);
         blocking(move || {
             let files = if snapshot.ready() {
                 Engine::shared().and_then(|e| e.file_count(&dataset, snapshot.version)).ok()
             } else {
                 None
             };
-            Ok(answer::status(&root, &dataset, &snapshot, files, embedder))
+            Ok(answer::status(&root, &dataset, &snapshot, files, embedder, health))
         })
         .await
     }

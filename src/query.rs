@@ -10,6 +10,7 @@
 //! bound parameters. The only values spliced into SQL text are numbers this crate computed
 //! (query vectors, limits) and fixed column names.
 
+pub mod federated;
 pub mod names;
 mod sandbox;
 
@@ -485,6 +486,9 @@ pub struct Hit {
     pub start_col_utf16: u32,
     pub end_col_utf16: u32,
     pub score: f32,
+    /// The team repository a hit comes from; `None` for the private index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
 }
 
 const HIT_COLUMNS: &str = "id, path, language, kind, name, qualified_name, signature, doc, visibility, \
@@ -506,9 +510,21 @@ impl duckdb::ToSql for Param {
 
 /// Builds the SQL of a search and its bound parameters.
 fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Param>)> {
+    search_sql_in(dataset, request, None)
+}
+
+/// [`search_sql`], restricted to the file versions of one ref's view when `view` is given (a
+/// team table holds every pushed version of each file; a view names the current ones).
+fn search_sql_in(
+    dataset: &str,
+    request: &SearchRequest,
+    view: Option<&federated::ViewSource>,
+) -> Result<(String, Vec<Param>)> {
     let limit = request.limit.max(1);
-    // With filters, ask the index for more candidates so that enough survive the filter.
+    // With filters, ask the index for more candidates so that enough survive the filter; in a
+    // view, other versions of the same files take some of the candidates too.
     let k = if request.filters.is_empty() { limit } else { (limit * 10).max(100) };
+    let k = if view.is_some() { (k * 4).max(40) } else { k };
     let mut params = vec![Param::Text(dataset.to_string())];
     let vector = || -> Result<String> {
         let vector = request
@@ -550,10 +566,16 @@ fn search_sql(dataset: &str, request: &SearchRequest) -> Result<(String, Vec<Par
             )
         }
     };
-    let (conditions, filter_params) = filter_sql(&request.filters);
+    let (mut conditions, filter_params) = filter_sql(&request.filters);
     params.extend(filter_params);
+    if let Some(view) = view {
+        conditions.push_str(if conditions.is_empty() { " WHERE " } else { " AND " });
+        conditions.push_str(&federated::in_view_sql(view, "hit"));
+        params.push(Param::Text(view.repo.clone()));
+        params.push(Param::Text(view.git_ref.clone()));
+    }
     let sql = format!(
-        "SELECT {HIT_COLUMNS}, CAST({score} AS FLOAT) AS score FROM {source}{conditions} \
+        "SELECT {HIT_COLUMNS}, CAST({score} AS FLOAT) AS score FROM {source} AS hit{conditions} \
          ORDER BY score DESC, path, start_line LIMIT {limit}"
     );
     Ok((sql, params))

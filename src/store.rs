@@ -25,6 +25,9 @@ use serde_arrow::schema::{SchemaLike, TracingOptions};
 
 use crate::symbols::{EMBEDDING_DIM, Symbol};
 
+mod views;
+pub use views::{VIEWS_TABLE, ViewRow, ViewTable};
+
 /// Name of the Lance table inside an index directory.
 pub const TABLE_NAME: &str = "symbols";
 /// Column holding the embedding vectors.
@@ -64,6 +67,10 @@ pub struct StoreConfig {
     /// Create the table when there is none (writers); readers set this to `false`, so that a
     /// query against an index nobody built is an error instead of a new, empty index.
     pub create_if_missing: bool,
+    /// A team table: every version of every file, keyed by `(id, file_hash)`, declared to
+    /// Lance as the table's (unenforced) primary key so that concurrent merge-inserts of the
+    /// same keys conflict instead of both inserting (see [`Store::upsert_versions`]).
+    pub content_addressed: bool,
 }
 
 impl StoreConfig {
@@ -72,7 +79,13 @@ impl StoreConfig {
     pub fn new(uri: impl Into<String>) -> StoreConfig {
         let uri = uri.into();
         let storage_options = if uri.starts_with("s3://") { s3_options_from_env() } else { Vec::new() };
-        StoreConfig { uri, storage_options, model: EmbeddingModel::default(), create_if_missing: true }
+        StoreConfig {
+            uri,
+            storage_options,
+            model: EmbeddingModel::default(),
+            create_if_missing: true,
+            content_addressed: false,
+        }
     }
 
     /// The same store, for a reader: opening fails with [`StoreError::NotFound`] when no table
@@ -227,6 +240,7 @@ impl Store {
             .await
             .map_err(lance("connect"))?;
         let schema = symbol_schema(&config.model)?;
+        let schema = if config.content_addressed { with_primary_key(&schema, &["id", "file_hash"]) } else { schema };
         let table = match connection.open_table(TABLE_NAME).execute().await {
             Ok(table) => table,
             Err(lancedb::Error::TableNotFound { .. }) if !config.create_if_missing => {
@@ -348,24 +362,108 @@ impl Store {
             return Ok(result.version);
         }
         let batch = self.to_batch(symbols)?;
-        let dataset = self.table.dataset().ok_or_else(|| StoreError::Lance {
-            operation: "replace files",
-            uri: self.uri.clone(),
-            source: Box::new(lancedb::Error::NotSupported { message: "not a native Lance table".into() }),
-        })?;
-        let lance_error = |source: lance::Error| self.lance("replace files")(lancedb::Error::from(source));
-        dataset.ensure_mutable().map_err(self.lance("replace files"))?;
-        let current = dataset.get().await.map_err(self.lance("replace files"))?;
-        let updated = delete_and_append(current, filter, batch).await.map_err(lance_error)?;
-        let version = updated.version().version;
-        // Publish the new version to this handle without re-reading the manifest.
-        dataset.update(updated);
-        Ok(version)
+        self.replace_matching(filter, vec![batch], "replace files").await
+    }
+
+    /// [`Store::replace_files`] with rows already in Arrow form (a pull from the team table):
+    /// the rows of `paths` become exactly `batches`, in one commit.
+    pub async fn replace_files_with_batches(&self, paths: &[String], batches: Vec<RecordBatch>) -> Result<u64> {
+        if paths.is_empty() {
+            return self.version().await;
+        }
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let batches = batches.iter().map(|batch| self.conform_batch(batch)).collect::<Result<Vec<_>>>()?;
+        self.replace_matching(path_filter(&refs), batches, "replace files").await
+    }
+
+    /// Writes rows into a content-addressed team table in one commit, keyed by `(id,
+    /// file_hash)`: a row already there is replaced (a copy with a vector replaces one without),
+    /// a new one inserted, so pushing a version twice leaves one copy. A merge-insert, because
+    /// Lance then records the inserted keys: two pushers inserting the same rows at the same
+    /// time conflict, and the second one retries on the first one's version instead of adding
+    /// duplicates.
+    pub async fn upsert_versions(&self, batches: Vec<RecordBatch>) -> Result<u64> {
+        let batches = batches
+            .iter()
+            .filter(|batch| batch.num_rows() > 0)
+            .map(|batch| self.conform_batch(batch))
+            .collect::<Result<Vec<_>>>()?;
+        if batches.is_empty() {
+            return self.version().await;
+        }
+        let reader: Box<dyn RecordBatchReader + Send> =
+            Box::new(RecordBatchIterator::new(batches.into_iter().map(Ok), self.schema.clone()));
+        let mut merge = self.table.merge_insert(&["id", "file_hash"]);
+        merge.when_matched_update_all(None).when_not_matched_insert_all();
+        let result = merge.execute(reader).await.map_err(self.lance("upsert versions"))?;
+        Ok(result.version)
+    }
+
+    async fn replace_matching(
+        &self,
+        filter: String,
+        batches: Vec<RecordBatch>,
+        operation: &'static str,
+    ) -> Result<u64> {
+        replace_where(&self.table, &self.uri, filter, batches, operation).await
+    }
+
+    /// Every row of `paths`, as Arrow batches in the table's schema (what a push sends).
+    pub async fn batches_of_paths(&self, paths: &[String]) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for chunk in paths.chunks(1000) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            batches.extend(self.select_all(Some(path_filter(&refs))).await?);
+        }
+        Ok(batches)
+    }
+
+    /// Every row of these file versions (path and content hash): what a pull copies.
+    pub async fn batches_of_file_versions(&self, versions: &[(String, String)]) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for chunk in versions.chunks(2000) {
+            batches.extend(self.select_all(Some(file_version_filter(chunk))).await?);
+        }
+        Ok(batches)
+    }
+
+    /// `(path, file_hash)` → (rows, embedded rows) of every file version in the table, read
+    /// without the vectors (the embedded count comes from a second, filtered scan).
+    pub async fn file_versions(&self) -> Result<HashMap<(String, String), (usize, usize)>> {
+        let mut versions: HashMap<(String, String), (usize, usize)> = HashMap::new();
+        for batch in &self.select(&["path", "file_hash"], None).await? {
+            let paths = string_column(batch, "path")?;
+            let hashes = string_column(batch, "file_hash")?;
+            for row in 0..batch.num_rows() {
+                versions.entry((paths.value(row).to_string(), hashes.value(row).to_string())).or_default().0 += 1;
+            }
+        }
+        let embedded = self.select(&["path", "file_hash"], Some(format!("{EMBEDDING_COLUMN} IS NOT NULL"))).await?;
+        for batch in &embedded {
+            let paths = string_column(batch, "path")?;
+            let hashes = string_column(batch, "file_hash")?;
+            for row in 0..batch.num_rows() {
+                if let Some(counts) = versions.get_mut(&(paths.value(row).to_string(), hashes.value(row).to_string())) {
+                    counts.1 += 1;
+                }
+            }
+        }
+        Ok(versions)
     }
 
     /// Deletes every symbol of `paths` in one commit. Returns the new table version.
     pub async fn delete_files(&self, paths: &[String]) -> Result<u64> {
         self.replace_files(paths, &[]).await
+    }
+
+    /// Folds rows added since the indexes were built into them (full-text, vector, scalar),
+    /// without a rebuild: cheap, one commit per index.
+    pub async fn update_indexes(&self) -> Result<()> {
+        self.table
+            .optimize(OptimizeAction::Index(OptimizeOptions::default()))
+            .await
+            .map_err(self.lance("optimize indexes"))?;
+        Ok(())
     }
 
     /// Compacts small fragments, updates indexes with new rows and removes versions older
@@ -607,6 +705,16 @@ impl Store {
         query.execute().await.map_err(self.lance("scan"))?.try_collect().await.map_err(self.lance("scan"))
     }
 
+    async fn select_all(&self, filter: Option<String>) -> Result<Vec<RecordBatch>> {
+        use futures::TryStreamExt;
+        use lancedb::query::{ExecutableQuery, QueryBase};
+        let mut query = self.table.query();
+        if let Some(filter) = filter {
+            query = query.only_if(filter);
+        }
+        query.execute().await.map_err(self.lance("scan"))?.try_collect().await.map_err(self.lance("scan"))
+    }
+
     /// Reads every row back as symbols (for tests and exports; not a query path).
     pub async fn all_symbols(&self) -> Result<Vec<Symbol>> {
         use futures::TryStreamExt;
@@ -667,6 +775,26 @@ pub fn symbol_schema(model: &EmbeddingModel) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
 }
 
+/// `schema` with `columns` marked, in this order, as Lance's unenforced primary key (Arrow
+/// field metadata): Lance then records the keys a merge-insert inserts and treats two
+/// concurrent inserts of the same key as a conflict.
+pub fn with_primary_key(schema: &SchemaRef, columns: &[&str]) -> SchemaRef {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|field| match columns.iter().position(|c| c == field.name()) {
+            Some(position) => {
+                let mut metadata = field.metadata().clone();
+                metadata.insert("lance-schema:unenforced-primary-key".to_string(), "true".to_string());
+                metadata.insert("lance-schema:unenforced-primary-key:position".to_string(), (position + 1).to_string());
+                Arc::new(field.as_ref().clone().with_metadata(metadata))
+            }
+            None => field.clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 fn check_metadata(uri: &str, metadata: &HashMap<String, String>, model: &EmbeddingModel) -> Result<()> {
     let found_version = metadata.get(META_SCHEMA_VERSION).cloned().unwrap_or_default();
     if found_version != SCHEMA_VERSION {
@@ -708,7 +836,7 @@ const METADATA_CACHE_BYTES: usize = 32 << 20;
 async fn delete_and_append(
     base: Arc<lance::Dataset>,
     filter: String,
-    batch: RecordBatch,
+    batches: Vec<RecordBatch>,
 ) -> std::result::Result<lance::Dataset, lance::Error> {
     use lance::dataset::transaction::{Operation, Transaction, UpdateMode};
     use lance::dataset::{CommitBuilder, DeleteBuilder, InsertBuilder, WriteMode, WriteParams};
@@ -717,7 +845,7 @@ async fn delete_and_append(
     let delete = DeleteBuilder::new(base.clone(), filter).execute_uncommitted();
     let inserter = InsertBuilder::new(base.clone());
     let inserter = inserter.with_params(&params);
-    let (deleted, inserted) = futures::try_join!(delete, inserter.execute_uncommitted(vec![batch]))?;
+    let (deleted, inserted) = futures::try_join!(delete, inserter.execute_uncommitted(batches))?;
     let Operation::Delete { updated_fragments, deleted_fragment_ids, .. } = deleted.transaction.operation else {
         return Err(lance::Error::internal("a staged delete that is not a Delete".to_string()));
     };
@@ -741,6 +869,94 @@ async fn delete_and_append(
         commit = commit.with_affected_rows(rows);
     }
     commit.execute(Transaction::new(read_version, operation, None)).await
+}
+
+/// One commit that deletes the rows of `table` matching `filter` and appends `batches`,
+/// retried on a fresh version when another process committed a conflicting change in between.
+async fn replace_where(
+    table: &Table,
+    uri: &str,
+    filter: String,
+    batches: Vec<RecordBatch>,
+    operation: &'static str,
+) -> Result<u64> {
+    let lance =
+        |source: lancedb::Error| StoreError::Lance { operation, uri: uri.to_string(), source: Box::new(source) };
+    let batches: Vec<RecordBatch> = batches.into_iter().filter(|batch| batch.num_rows() > 0).collect();
+    if batches.is_empty() {
+        let result = table.delete(&filter).await.map_err(lance)?;
+        return Ok(result.version);
+    }
+    let dataset = table
+        .dataset()
+        .ok_or_else(|| lance(lancedb::Error::NotSupported { message: "not a native Lance table".into() }))?;
+    dataset.ensure_mutable().map_err(lance)?;
+    let mut attempt = 0;
+    loop {
+        let current = dataset.get().await.map_err(lance)?;
+        match delete_and_append(current, filter.clone(), batches.clone()).await {
+            Ok(updated) => {
+                let version = updated.version().version;
+                // Publish the new version to this handle without re-reading the manifest.
+                dataset.update(updated);
+                return Ok(version);
+            }
+            Err(error) if is_conflict(&error) && attempt < COMMIT_ATTEMPTS => {
+                attempt += 1;
+                tracing::debug!(operation, attempt, "commit conflict; retrying on the new version");
+                dataset.reload().await.map_err(lance)?;
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+            }
+            Err(error) => return Err(lance(lancedb::Error::from(error))),
+        }
+    }
+}
+
+/// `(path, file_hash)` → (rows, embedded rows) of the rows in `batches` (of the symbols schema).
+pub fn count_versions(batches: &[RecordBatch]) -> Result<HashMap<(String, String), (usize, usize)>> {
+    let mut versions: HashMap<(String, String), (usize, usize)> = HashMap::new();
+    for batch in batches {
+        let paths = string_column(batch, "path")?;
+        let hashes = string_column(batch, "file_hash")?;
+        let vectors = batch
+            .column_by_name(EMBEDDING_COLUMN)
+            .ok_or_else(|| StoreError::BatchSchema { detail: "no embedding column".into() })?;
+        for row in 0..batch.num_rows() {
+            let counts = versions.entry((paths.value(row).to_string(), hashes.value(row).to_string())).or_default();
+            counts.0 += 1;
+            counts.1 += usize::from(vectors.is_valid(row));
+        }
+    }
+    Ok(versions)
+}
+
+/// How often a conflicting commit is retried on a fresh version before giving up.
+const COMMIT_ATTEMPTS: u32 = 10;
+
+/// A commit that lost a race with another writer (retrying on the new version may succeed).
+fn is_conflict(error: &lance::Error) -> bool {
+    matches!(
+        error,
+        lance::Error::CommitConflict { .. }
+            | lance::Error::RetryableCommitConflict { .. }
+            | lance::Error::IncompatibleTransaction { .. }
+            | lance::Error::TooMuchWriteContention { .. }
+    )
+}
+
+fn is_hex(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A predicate selecting the rows of these file versions. A content hash has a fixed length,
+/// so `path || file_hash` identifies the pair without a separator.
+fn file_version_filter(versions: &[(String, String)]) -> String {
+    let list: Vec<String> = versions
+        .iter()
+        .filter(|(_, hash)| is_hex(hash))
+        .map(|(path, hash)| format!("'{}{}'", path.replace('\'', "''"), hash))
+        .collect();
+    format!("concat(path, file_hash) IN ({})", list.join(", "))
 }
 
 fn path_filter(paths: &[&str]) -> String {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 /// Copies whole crates of the registry into `workspace` until their symbols reach `target`.
-fn registry_workspace(workspace: &Path, target: usize) -> (usize, usize) {
+pub fn registry_workspace(workspace: &Path, target: usize) -> (usize, usize) {
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));

@@ -303,6 +303,13 @@ async fn write(
             error: None,
         }));
     }
+    // The team pusher runs beside the writer, as `team.push` says (manual: never).
+    let _pusher = AbortOnDrop(tokio::spawn(crate::team::auto_push(
+        config.root.clone(),
+        store.clone(),
+        config.settings.clone(),
+        publish.subscribe(),
+    )));
     let live = LiveIndex {
         root: config.root.clone(),
         store,
@@ -353,6 +360,15 @@ async fn write(
     });
     let (run, names) = tokio::join!(run, names);
     run.and(names)
+}
+
+/// Aborts a background task when the owner goes away (the writer stops, the folder closes).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The name index after a commit: rebuilt after a full reconcile (`paths` is `None`), patched

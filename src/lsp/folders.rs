@@ -207,7 +207,7 @@ async fn report_progress(shared: Arc<Shared>, mut folder: FolderWatch, number: u
     }
 }
 
-async fn send_progress(shared: &Shared, token: &ProgressToken, supported: bool, value: WorkDoneProgress) {
+pub(super) async fn send_progress(shared: &Shared, token: &ProgressToken, supported: bool, value: WorkDoneProgress) {
     if supported {
         let params = ProgressParams { token: token.clone(), value: ProgressParamsValue::WorkDone(value) };
         shared.client.send_notification::<notification::Progress>(params).await;

@@ -365,10 +365,22 @@ pub fn outline(path: &str, rows: &[SymbolRow]) -> String {
 pub const MAX_OUTLINE_ROWS: usize = 300;
 
 /// `index_status`.
-pub fn status(root: &Path, dataset: &str, snapshot: &Snapshot, files: Option<u64>, embedder: bool) -> String {
+pub fn status(
+    root: &Path,
+    dataset: &str,
+    snapshot: &Snapshot,
+    files: Option<u64>,
+    embedder: bool,
+    (health, why): (crate::daemon::Health, Option<String>),
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "workspace: {}", root.display());
     let _ = writeln!(out, "index: {dataset}");
+    let health = format!("{health:?}").to_lowercase();
+    match why {
+        Some(why) => _ = writeln!(out, "health: {health} ({why})"),
+        None => _ = writeln!(out, "health: {health}"),
+    }
     let role = match snapshot.role {
         Role::Starting if snapshot.ready() => {
             "writer, starting (serving the index as last written while checking it against the workspace)"

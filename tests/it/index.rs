@@ -7,7 +7,7 @@ use zenith::store::{Store, StoreConfig};
 
 use crate::support::{comparable, runtime};
 
-const CANARY: &str = "ZENITH_CANARY_c2VjcmV0";
+pub const CANARY: &str = "ZENITH_CANARY_c2VjcmV0";
 
 fn write(root: &Path, relative: &str, text: &str) {
     let path = root.join(relative);

@@ -13,4 +13,5 @@ mod query;
 mod s3;
 mod store;
 mod support;
+mod team;
 mod trust;

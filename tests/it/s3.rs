@@ -11,6 +11,7 @@ fn s3_store(rt: &tokio::runtime::Runtime, server: &S3Server, prefix: &str) -> (S
         storage_options: server.storage_options(),
         model: Default::default(),
         create_if_missing: true,
+        content_addressed: false,
     };
     let store = rt.block_on(Store::open(&config)).unwrap();
     engine().register_storage(&config.uri, &config.storage_options).unwrap();

@@ -224,6 +224,27 @@ def test_malformed_messages_get_errors_and_shutdown_exits_cleanly(tmp_path):
             server.kill()
 
 
+def test_an_absurd_content_length_is_refused_without_allocating_it(tmp_path):
+    make_workspace(tmp_path / "ws")
+    # Under an address-space limit of 4 GiB, allocating the announced petabyte would abort the
+    # process; refusing it answers with an error and ends the session cleanly.
+    server = subprocess.Popen(
+        ["prlimit", "--as=4294967296", znt_binary(), "--index-dir", str(tmp_path / "index"), "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        server.stdin.write(b"Content-Length: 1000000000000000\r\n\r\n{}")
+        server.stdin.flush()
+        error = read_message(server.stdout)
+        assert error["error"]["code"] == -32600 and "exceeds the limit" in error["error"]["message"], error
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
 def test_the_server_exits_when_stdin_closes(tmp_path):
     make_workspace(tmp_path / "ws")
     server = subprocess.Popen(

@@ -196,6 +196,8 @@ async def test_bad_input_gets_one_line_tool_errors(tmp_path):
         # And the server still answers.
         is_error, text = await call(session, "index_status", {})
         assert not is_error and "semantic search: off" in text, text
+        # The health every client shows, with its reason.
+        assert "health: degraded (" in text or "health: ok" in text, text
 
 
 async def start_lsp(workspace: pathlib.Path, index: pathlib.Path):

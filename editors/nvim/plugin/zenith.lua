@@ -47,6 +47,14 @@ vim.api.nvim_create_user_command('ZenithReindex', function()
   end
 end, { desc = 'Zenith: re-check every file of the workspace' })
 
+vim.api.nvim_create_user_command('ZenithTeamPush', function(command)
+  zenith().team_push({ dryRun = command.bang })
+end, { bang = true, desc = "Zenith: push the index to the team remote (! lists what would be sent)" })
+
+vim.api.nvim_create_user_command('ZenithTeamStatus', function()
+  zenith().team_status()
+end, { desc = 'Zenith: what the team remote holds for this repository' })
+
 vim.api.nvim_create_autocmd('LspProgress', {
   group = vim.api.nvim_create_augroup('zenith.progress', { clear = true }),
   callback = function(event)

@@ -200,6 +200,27 @@ class Zenith implements vscode.Disposable {
   }
 }
 
+/** One folder's answer to `zenith/team/push` (docs/lsp-extensions.md). */
+interface TeamPushResult {
+  root: string;
+  report?: { files_sent: number; rows_sent: number } | null;
+  error?: string | null;
+}
+
+/** One folder's answer to `zenith/team/status`. */
+interface TeamStatusResult {
+  root: string;
+  status?: {
+    remote: string;
+    repo?: string | null;
+    reachable: boolean;
+    error?: string | null;
+    repositories: string[];
+    refs: { git_ref: string; commit: string; files: number; symbols: number; embedded: number }[];
+  } | null;
+  error?: string | null;
+}
+
 let zenith: Zenith | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -224,6 +245,40 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.commands.registerCommand("zenith.status", () => instance.showStatus()),
+    vscode.commands.registerCommand("zenith.teamPush", async () => {
+      const client = instance.running();
+      if (!client) return;
+      // The server reports `$/progress` while it pushes; the answer says what was sent.
+      const results = await client.sendRequest<TeamPushResult[]>("zenith/team/push", {});
+      for (const result of results) {
+        if (result.error) void vscode.window.showErrorMessage(`Zenith: pushing ${result.root} failed: ${result.error}`);
+        else if (result.report)
+          void vscode.window.showInformationMessage(
+            `Zenith: pushed ${result.report.files_sent} files (${result.report.rows_sent} symbols) of ${result.root}`,
+          );
+      }
+    }),
+    vscode.commands.registerCommand("zenith.teamStatus", async () => {
+      const client = instance.running();
+      if (!client) return;
+      const results = await client.sendRequest<TeamStatusResult[]>("zenith/team/status", {});
+      const rows: vscode.QuickPickItem[] = results.flatMap((result): vscode.QuickPickItem[] => {
+        if (!result.status) return [{ label: `$(error) ${result.root}`, detail: result.error ?? "" }];
+        const team = result.status;
+        const head = {
+          label: `$(organization) ${team.repo ?? result.root}`,
+          description: team.reachable ? `${team.repositories.length} repositories on ${team.remote}` : "unreachable",
+          detail: team.error ?? undefined,
+        };
+        const refs = team.refs.map((ref) => ({
+          label: `$(git-branch) ${ref.git_ref}`,
+          description: ref.commit.slice(0, 12),
+          detail: `${ref.files} files, ${ref.symbols} symbols, ${ref.embedded} embedded`,
+        }));
+        return [head, ...refs];
+      });
+      await vscode.window.showQuickPick(rows, { title: "Zenith: Team Remote" });
+    }),
     vscode.commands.registerCommand("zenith.restart", () => instance.restart()),
     vscode.commands.registerCommand("zenith.showLog", () => instance.log.show()),
     vscode.workspace.onDidChangeConfiguration((event) => instance.configurationChanged(event)),

@@ -58,6 +58,8 @@ export interface SearchResult {
   signature: string;
   doc?: string | null;
   score: number;
+  /** The team repository of a hit from the team remote (scope `team` / `all`). */
+  repo?: string;
 }
 
 /** A picker row: what VS Code's QuickPickItem needs, plus where to go. */
@@ -66,6 +68,8 @@ export interface PickItem {
   description: string;
   detail?: string;
   location: Location;
+  /** Set for a team hit: the file is in a teammate's repository, not in this workspace. */
+  repo?: string;
 }
 
 /** A workspace-relative path for display (the full path when the file is outside every root). */
@@ -108,20 +112,34 @@ export function symbolItems(symbols: readonly WorkspaceSymbol[], roots: readonly
 /** `zenith/search` -> rows, in the server's order, with signature and the doc's first line. */
 export function searchItems(results: readonly SearchResult[], roots: readonly string[]): PickItem[] {
   return results.map((result) => {
-    const where = `${displayPath(result.location.uri, roots)}:${result.location.range.start.line + 1}`;
+    const line = result.location.range.start.line + 1;
+    // A team hit's location is `zenith-team:///<repo>/<path>`: show the repository and the path.
+    const where = result.repo
+      ? `[${result.repo}] ${teamPath(result.location.uri, result.repo)}:${line}`
+      : `${displayPath(result.location.uri, roots)}:${line}`;
     const doc = firstLine(result.doc);
-    return {
+    const item: PickItem = {
       label: `$(${iconFor(result.kind)}) ${result.qualifiedName}`,
       description: where,
       detail: doc ? `${result.signature}  —  ${doc}` : result.signature,
       location: result.location,
     };
+    if (result.repo) item.repo = result.repo;
+    return item;
   });
+}
+
+/** The repository-relative path of a `zenith-team:///<repo>/<path>` location. */
+export function teamPath(uri: string, repo: string): string {
+  const path = decodeURIComponent(uri.replace(/^zenith-team:\/\/\//, ""));
+  return path.startsWith(repo + "/") ? path.slice(repo.length + 1) : path;
 }
 
 /** Search filters the picker's buttons toggle; `undefined` means "any". */
 export interface SearchFilters {
   mode: "hybrid" | "semantic" | "fulltext";
+  /** Which indexes: this workspace's (the default), the team remote's, or both. */
+  scope?: "private" | "team" | "all";
   language?: string;
   kind?: string;
   pathPrefix?: string;
@@ -133,12 +151,15 @@ export function searchParams(query: string, filters: SearchFilters, limit: numbe
   if (filters.language) params.language = filters.language;
   if (filters.kind) params.kind = filters.kind;
   if (filters.pathPrefix) params.pathPrefix = filters.pathPrefix;
+  if (filters.scope && filters.scope !== "private") params.scope = filters.scope;
   return params;
 }
 
 /** The picker's title: the mode and the filters in force. */
 export function searchTitle(filters: SearchFilters): string {
   const parts = [`Zenith: Search Code (${filters.mode})`];
+  if (filters.scope === "team") parts.push("team remote");
+  if (filters.scope === "all") parts.push("workspace + team");
   if (filters.language) parts.push(`language ${filters.language}`);
   if (filters.kind) parts.push(`kind ${filters.kind}`);
   if (filters.pathPrefix) parts.push(`under ${filters.pathPrefix}`);

@@ -18,7 +18,7 @@ import {
   symbolItems,
 } from "./items";
 
-type Row = vscode.QuickPickItem & { location?: PickItem["location"] };
+type Row = vscode.QuickPickItem & { location?: PickItem["location"]; repo?: string };
 
 function roots(): string[] {
   return (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.toString());
@@ -36,6 +36,7 @@ function toRow(item: PickItem, secondary: (item: PickItem) => string): Row {
     detail: item.detail,
     alwaysShow: true,
     location: item.location,
+    repo: item.repo,
   };
 }
 
@@ -119,13 +120,17 @@ export function symbolPicker(client: LanguageClient, log: vscode.OutputChannel, 
 }
 
 const MODES: SearchFilters["mode"][] = ["hybrid", "semantic", "fulltext"];
+const SCOPES: NonNullable<SearchFilters["scope"]>[] = ["private", "all", "team"];
 const LANGUAGES = ["rust", "python", "javascript", "typescript", "go", "java", "c", "cpp", "csharp", "ruby", "php"];
 const KINDS = ["function", "method", "class", "struct", "enum", "interface", "trait", "type_alias", "constant", "field", "module", "macro"];
 
 /** Zenith: Search Code, with toggles for the mode and the filters. */
 export function searchPicker(client: LanguageClient, log: vscode.OutputChannel): void {
   const config = vscode.workspace.getConfiguration("zenith");
-  const filters: SearchFilters = { mode: config.get<SearchFilters["mode"]>("search.mode", "hybrid") };
+  const filters: SearchFilters = {
+    mode: config.get<SearchFilters["mode"]>("search.mode", "hybrid"),
+    scope: config.get<NonNullable<SearchFilters["scope"]>>("search.scope", "private"),
+  };
   const limit = config.get<number>("search.limit", 30);
   const picker = vscode.window.createQuickPick<Row>();
   picker.placeholder = "Describe the code (\"parse a config file\") or type words from it";
@@ -136,8 +141,9 @@ export function searchPicker(client: LanguageClient, log: vscode.OutputChannel):
     language: { iconPath: new vscode.ThemeIcon("code"), tooltip: "Filter by language" },
     kind: { iconPath: new vscode.ThemeIcon("symbol-class"), tooltip: "Filter by kind" },
     path: { iconPath: new vscode.ThemeIcon("folder"), tooltip: "Filter by path prefix" },
+    scope: { iconPath: new vscode.ThemeIcon("organization"), tooltip: "Indexes: workspace → workspace + team → team" },
   };
-  picker.buttons = [buttons.mode, buttons.language, buttons.kind, buttons.path];
+  picker.buttons = [buttons.mode, buttons.scope, buttons.language, buttons.kind, buttons.path];
   const live = new LiveQuery<SearchResult[]>(
     picker,
     (text, token) =>
@@ -164,6 +170,8 @@ export function searchPicker(client: LanguageClient, log: vscode.OutputChannel):
   picker.onDidTriggerButton(async (button) => {
     if (button === buttons.mode) {
       filters.mode = MODES[(MODES.indexOf(filters.mode) + 1) % MODES.length];
+    } else if (button === buttons.scope) {
+      filters.scope = SCOPES[(SCOPES.indexOf(filters.scope ?? "private") + 1) % SCOPES.length];
     } else if (button === buttons.language) {
       const choice = await choose("Language", LANGUAGES);
       if (choice !== undefined) filters.language = choice === "(any)" ? undefined : choice;
@@ -184,12 +192,17 @@ export function searchPicker(client: LanguageClient, log: vscode.OutputChannel):
   // The signature and doc are in each row; the highlighted result is also previewed in the editor.
   picker.onDidChangeActive((active) => {
     const location = active[0]?.location;
-    if (location) void open(location, true);
+    if (location && !active[0]?.repo) void open(location, true);
   });
   picker.onDidAccept(() => {
-    const location = picker.selectedItems[0]?.location;
+    const row = picker.selectedItems[0];
     picker.hide();
-    if (location) void open(location, false);
+    if (row?.repo) {
+      // A teammate's repository: not a file of this workspace; say where it is.
+      void vscode.window.showInformationMessage(`${row.description ?? ""} (in ${row.repo} on the team remote)`);
+    } else if (row?.location) {
+      void open(row.location, false);
+    }
   });
   picker.onDidHide(() => {
     if (choosing) return;

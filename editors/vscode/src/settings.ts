@@ -8,7 +8,7 @@
 /** One VS Code setting (`zenith.<section>.<key>`) and the server key it becomes. */
 interface Mapping {
   setting: string;
-  section: "index" | "embed" | "lsp";
+  section: "index" | "embed" | "lsp" | "team";
   key: string;
 }
 
@@ -27,9 +27,15 @@ export const SERVER_SETTINGS: readonly Mapping[] = [
   { setting: "embed.precision", section: "embed", key: "precision" },
   { setting: "lsp.symbolLimit", section: "lsp", key: "symbol_limit" },
   { setting: "lsp.batchWindowMs", section: "lsp", key: "batch_window_ms" },
+  { setting: "lsp.symbolScope", section: "lsp", key: "symbol_scope" },
+  { setting: "team.remote", section: "team", key: "remote" },
+  { setting: "team.repo", section: "team", key: "repo" },
+  { setting: "team.push", section: "team", key: "push" },
+  { setting: "team.pushIntervalSecs", section: "team", key: "push_interval_secs" },
+  { setting: "team.exclude", section: "team", key: "exclude" },
 ];
 
-export type ServerLayer = Partial<Record<"index" | "embed" | "lsp", Record<string, unknown>>>;
+export type ServerLayer = Partial<Record<"index" | "embed" | "lsp" | "team", Record<string, unknown>>>;
 
 /**
  * Builds the server's layer from the settings the user set. `explicit(name)` returns the value
@@ -54,6 +60,8 @@ export function needsRestart(changed: (setting: string) => boolean): boolean {
     changed("server.path") ||
     changed("server.extraArgs") ||
     changed("index.dir") ||
+    changed("team.push") ||
+    changed("team.pushIntervalSecs") ||
     SERVER_SETTINGS.some(({ setting, section }) => section === "embed" && changed(setting))
   );
 }

@@ -1,5 +1,6 @@
 -- Zenith for Neovim >= 0.11: starts `znt serve` through vim.lsp.config / vim.lsp.enable and adds
--- :ZenithSymbols, :ZenithSearch, :ZenithStatus, :ZenithReindex, `:checkhealth zenith` and a
+-- :ZenithSymbols, :ZenithSearch, :ZenithStatus, :ZenithReindex, :ZenithTeamPush, :ZenithTeamStatus,
+-- `:checkhealth zenith` and a
 -- statusline component fed by $/progress.
 
 local M = {}
@@ -89,7 +90,7 @@ end
 
 --- Sends zenith/search and puts the results into the quickfix list.
 --- @param query string
---- @param params? { mode?: string, language?: string, kind?: string, pathPrefix?: string, limit?: integer }
+--- @param params? { mode?: string, language?: string, kind?: string, pathPrefix?: string, limit?: integer, scope?: 'private'|'team'|'all' }
 --- @param on_done? fun(results: table[])
 function M.search(query, params, on_done)
   local client = M.client()
@@ -105,8 +106,11 @@ function M.search(query, params, on_done)
     end
     local items = {}
     for _, result in ipairs(results or {}) do
+      -- A team hit is in a teammate's repository: listed, with its repository, but not a file here.
+      local team = type(result.repo) == 'string'
       table.insert(items, {
-        filename = vim.uri_to_fname(result.location.uri),
+        filename = team and (result.repo .. ':' .. result.location.uri:gsub('^zenith%-team:///', ''):sub(#result.repo + 2))
+          or vim.uri_to_fname(result.location.uri),
         lnum = result.location.range.start.line + 1,
         col = result.location.range.start.character + 1,
         text = string.format('%s %s  %s', result.kind, result.qualifiedName, result.signature),
@@ -119,6 +123,68 @@ function M.search(query, params, on_done)
       vim.cmd('copen')
     end
   end)
+end
+
+--- Lines describing each folder's answer to zenith/team/push (for :ZenithTeamPush).
+function M.team_push_lines(results)
+  local lines = {}
+  for _, result in ipairs(results or {}) do
+    if type(result.error) == 'string' then
+      table.insert(lines, string.format('%s: %s', result.root, result.error))
+    elseif type(result.plan) == 'table' then
+      table.insert(lines, string.format('%s: would send %d files (%d symbols); %d uncommitted, %d excluded',
+        result.root, #result.plan.send, result.plan.rows_to_send, #result.plan.uncommitted, #result.plan.excluded))
+    elseif type(result.report) == 'table' then
+      table.insert(lines, string.format('%s: pushed %d files (%d symbols)', result.root, result.report.files_sent,
+        result.report.rows_sent))
+    end
+  end
+  return lines
+end
+
+--- Lines describing each folder's team remote (for :ZenithTeamStatus).
+function M.team_status_lines(results)
+  local lines = {}
+  for _, result in ipairs(results or {}) do
+    local team = result.status
+    if type(team) ~= 'table' then
+      table.insert(lines, string.format('%s: %s', result.root, tostring(result.error)))
+    else
+      table.insert(lines, string.format('%s: %s on %s, %s', result.root, tostring(team.repo), team.remote,
+        team.reachable and (#team.repositories .. ' repositories') or ('unreachable: ' .. tostring(team.error))))
+      for _, ref in ipairs(team.refs or {}) do
+        table.insert(lines, string.format('  %s @ %s: %d files, %d symbols, %d embedded', ref.git_ref,
+          ref.commit:sub(1, 12), ref.files, ref.symbols, ref.embedded))
+      end
+    end
+  end
+  return lines
+end
+
+local function team_request(method, params, to_lines)
+  local client = M.client()
+  if not client then
+    vim.notify('zenith: the language server is not running', vim.log.levels.WARN)
+    return
+  end
+  client:request(method, params, function(err, results)
+    if err then
+      vim.notify('zenith: ' .. err.message, vim.log.levels.ERROR)
+    else
+      vim.notify(table.concat(to_lines(results), '\n'), vim.log.levels.INFO)
+    end
+  end)
+end
+
+--- Sends zenith/team/push (progress arrives as $/progress) and shows what was sent.
+--- @param params? { dryRun?: boolean, folder?: string }
+function M.team_push(params)
+  team_request('zenith/team/push', params or {}, M.team_push_lines)
+end
+
+--- Shows zenith/team/status.
+function M.team_status()
+  team_request('zenith/team/status', {}, M.team_status_lines)
 end
 
 --- Lines describing each folder of zenith/status (for :ZenithStatus).

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { displayPath, iconFor, searchItems, searchParams, searchTitle, symbolItems } from "../../src/items";
+import { displayPath, iconFor, searchItems, searchParams, searchTitle, symbolItems, teamPath } from "../../src/items";
 
 const range = (line: number) => ({ start: { line, character: 4 }, end: { line, character: 9 } });
 
@@ -60,4 +60,26 @@ test("search params carry only the filters in force", () => {
     query: "q", mode: "fulltext", limit: 5, language: "rust", kind: "struct", pathPrefix: "src/",
   });
   assert.equal(searchTitle({ mode: "semantic", language: "go" }), "Zenith: Search Code (semantic) · language go");
+});
+
+test("team hits name their repository and are not taken for workspace files", () => {
+  const [hit] = searchItems(
+    [
+      {
+        name: "retry", qualifiedName: "net::retry", kind: "function", language: "rust",
+        location: { uri: "zenith-team:///example.test/team/lib/src/net.rs", range: range(3) },
+        signature: "pub fn retry()", score: 0.02, repo: "example.test/team/lib",
+      },
+    ],
+    ["file:///ws"],
+  );
+  assert.equal(hit.description, "[example.test/team/lib] src/net.rs:4");
+  assert.equal(hit.repo, "example.test/team/lib");
+  assert.equal(teamPath("zenith-team:///a/b/c%20d.rs", "a/b"), "c d.rs");
+});
+
+test("the scope is sent unless it is the default, and shown in the title", () => {
+  assert.deepEqual(searchParams("q", { mode: "hybrid", scope: "private" }, 30), { query: "q", mode: "hybrid", limit: 30 });
+  assert.deepEqual(searchParams("q", { mode: "hybrid", scope: "all" }, 30), { query: "q", mode: "hybrid", limit: 30, scope: "all" });
+  assert.equal(searchTitle({ mode: "fulltext", scope: "team" }), "Zenith: Search Code (fulltext) · team remote");
 });

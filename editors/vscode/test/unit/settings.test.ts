@@ -21,7 +21,8 @@ test("every server key is one of docs/configuration.md's, with no duplicate", ()
   const documented = new Set([
     "index.dir", "index.max_file_bytes", "index.secret_patterns", "index.skipped_dirs", "index.skip_hidden",
     "index.parse_deadline_ms", "embed.enabled", "embed.threads", "embed.batch_size", "embed.max_tokens",
-    "embed.precision", "lsp.symbol_limit", "lsp.batch_window_ms",
+    "embed.precision", "lsp.symbol_limit", "lsp.batch_window_ms", "lsp.symbol_scope", "team.remote", "team.repo", "team.push",
+    "team.push_interval_secs", "team.exclude",
   ]);
   const mapped = SERVER_SETTINGS.map(({ section, key }) => `${section}.${key}`);
   assert.equal(new Set(mapped).size, mapped.length);
@@ -32,7 +33,7 @@ test("every mapped setting is contributed by package.json, and every contributed
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const manifest = require("../../../package.json");
   const contributed = Object.keys(manifest.contributes.configuration.properties).map((k) => k.replace(/^zenith\./, ""));
-  const serverSide = contributed.filter((k) => /^(index|embed|lsp)\./.test(k));
+  const serverSide = contributed.filter((k) => /^(index|embed|lsp|team)\./.test(k));
   assert.deepEqual(new Set(serverSide), new Set(SERVER_SETTINGS.map((s) => s.setting)));
 });
 
