@@ -321,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         .map(|(repo, m)| (Some(repo), m)),
                 );
                 // Stable: on equal scores the private index comes first.
-                found.sort_by(|a, b| b.1.score.cmp(&a.1.score));
+                found.sort_by_key(|b| std::cmp::Reverse(b.1.score));
                 found.truncate(limit);
             }
             // The signature and doc are not in the name index: read them for just these rows.

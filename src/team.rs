@@ -724,7 +724,7 @@ pub async fn status(remote: &Remote, repo: Option<&str>) -> TeamStatus {
         }
     }
     status.refs = refs.into_values().collect();
-    status.refs.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at));
+    status.refs.sort_by_key(|b| std::cmp::Reverse(b.pushed_at));
     status
 }
 

@@ -257,6 +257,6 @@ pub(super) fn team_names(
         let names = NameIndex::new(engine.name_entries_in_view(source)?);
         found.extend(names.search(query, limit).into_iter().map(|m| (source.repo.clone(), m)));
     }
-    found.sort_by(|a, b| b.1.score.cmp(&a.1.score));
+    found.sort_by_key(|b| std::cmp::Reverse(b.1.score));
     Ok(found)
 }
