@@ -489,6 +489,9 @@ pub struct Hit {
     /// The team repository a hit comes from; `None` for the private index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// The file version of a team hit (read to keep only the view's versions).
+    #[serde(default, skip_serializing)]
+    pub file_hash: Option<String>,
 }
 
 const HIT_COLUMNS: &str = "id, path, language, kind, name, qualified_name, signature, doc, visibility, \
@@ -520,6 +523,8 @@ fn search_sql_in(
     request: &SearchRequest,
     view: Option<&federated::ViewSource>,
 ) -> Result<(String, Vec<Param>)> {
+    // A mirror holds exactly its view: it is searched like any table.
+    let view = view.filter(|view| !view.exact);
     let limit = request.limit.max(1);
     // With filters, ask the index for more candidates so that enough survive the filter; in a
     // view, other versions of the same files take some of the candidates too.
@@ -568,14 +573,22 @@ fn search_sql_in(
     };
     let (mut conditions, filter_params) = filter_sql(&request.filters);
     params.extend(filter_params);
+    // A view held in memory filters the candidates afterwards (by their file_hash); else the
+    // views table is read in the same query.
+    let extra = if view.is_some() { ", file_hash" } else { "" };
+    let mut limit = limit;
     if let Some(view) = view {
-        conditions.push_str(if conditions.is_empty() { " WHERE " } else { " AND " });
-        conditions.push_str(&federated::in_view_sql(view, "hit"));
-        params.push(Param::Text(view.repo.clone()));
-        params.push(Param::Text(view.git_ref.clone()));
+        if view.files.is_empty() {
+            conditions.push_str(if conditions.is_empty() { " WHERE " } else { " AND " });
+            conditions.push_str(&federated::in_view_sql(view, "hit"));
+            params.push(Param::Text(view.repo.clone()));
+            params.push(Param::Text(view.git_ref.clone()));
+        } else {
+            limit = k;
+        }
     }
     let sql = format!(
-        "SELECT {HIT_COLUMNS}, CAST({score} AS FLOAT) AS score FROM {source} AS hit{conditions} \
+        "SELECT {HIT_COLUMNS}{extra}, CAST({score} AS FLOAT) AS score FROM {source} AS hit{conditions} \
          ORDER BY score DESC, path, start_line LIMIT {limit}"
     );
     Ok((sql, params))

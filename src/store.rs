@@ -459,8 +459,10 @@ impl Store {
     /// Folds rows added since the indexes were built into them (full-text, vector, scalar),
     /// without a rebuild: cheap, one commit per index.
     pub async fn update_indexes(&self) -> Result<()> {
+        // Append-only: new rows go into a delta segment, nothing already indexed is rewritten
+        // (what a push uploads stays proportional to the change); compaction merges later.
         self.table
-            .optimize(OptimizeAction::Index(OptimizeOptions::default()))
+            .optimize(OptimizeAction::Index(OptimizeOptions::append()))
             .await
             .map_err(self.lance("optimize indexes"))?;
         Ok(())

@@ -128,6 +128,7 @@ impl Remote {
         let Some(views) = self.views(false).await? else {
             return Ok(Vec::new());
         };
+        let views_version = views.version().await.map_err(|error| remote_error(&self.uri, &error.into()))?;
         let rows = views.rows(None).await.map_err(|error| remote_error(&self.uri, &error.into()))?;
         let mut latest: HashMap<&str, &ViewRow> = HashMap::new();
         let mut refs: HashSet<(&str, &str)> = HashSet::new();
@@ -146,17 +147,105 @@ impl Remote {
                 } else {
                     newest.git_ref.clone()
                 };
+                let files: HashMap<String, String> = rows
+                    .iter()
+                    .filter(|row| row.repo == newest.repo && row.git_ref == git_ref)
+                    .map(|row| (row.path.clone(), row.file_hash.clone()))
+                    .collect();
                 ViewSource {
                     repo: newest.repo.clone(),
                     git_ref,
                     dataset: crate::store::dataset_uri_for(&self.repo_uri(&newest.repo)),
                     views: views.dataset_uri(),
+                    views_version,
+                    files: std::sync::Arc::new(files),
+                    exact: false,
                 }
             })
             .collect();
         sources.sort_by(|a, b| a.repo.cmp(&b.repo));
         Ok(sources)
     }
+}
+
+/// Where the local mirrors of `remote`'s repositories live (one Lance table each, in the cache).
+fn mirror_dir(remote: &Remote, repo: &str) -> std::path::PathBuf {
+    let remote_key = &crate::symbols::content_hash(remote.uri().as_bytes())[..16];
+    crate::assets::cache_dir().join("team").join(remote_key).join(repo_slug(repo))
+}
+
+/// What a mirror was last synced to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct MirrorMark {
+    views_version: u64,
+    git_ref: String,
+}
+
+const MIRROR_MARK: &str = "mirror.json";
+
+fn mirrored(source: &ViewSource, dir: &Path) -> ViewSource {
+    ViewSource {
+        dataset: crate::store::dataset_uri_for(&dir.to_string_lossy()),
+        files: Default::default(),
+        exact: true,
+        ..source.clone()
+    }
+}
+
+/// The local mirror of `source` when it holds exactly `source`'s view (synced at the same
+/// views version): searching it costs what a private index costs, with no round trip.
+pub fn synced_mirror(remote: &Remote, source: &ViewSource) -> Option<ViewSource> {
+    let dir = mirror_dir(remote, &source.repo);
+    let mark: MirrorMark = serde_json::from_slice(&std::fs::read(dir.join(MIRROR_MARK)).ok()?).ok()?;
+    (mark.views_version == source.views_version && mark.git_ref == source.git_ref).then(|| mirrored(source, &dir))
+}
+
+/// Brings the local mirror of a team repository in line with its view: copies the rows of
+/// the file versions it lacks (vectors included), drops the others, folds them into its
+/// indexes. One writer at a time (the index lock); a mirror being synced elsewhere is left
+/// alone. Returns the mirror as a source, or `None` when another process holds it.
+pub async fn sync_mirror(remote: &Remote, source: &ViewSource) -> anyhow::Result<Option<ViewSource>> {
+    if let Some(mirror) = synced_mirror(remote, source) {
+        return Ok(Some(mirror));
+    }
+    let dir = mirror_dir(remote, &source.repo);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let uri = dir.to_string_lossy().into_owned();
+    let Ok(_lock) = crate::daemon::IndexLock::acquire(&uri) else {
+        return Ok(None);
+    };
+    let mirror = Store::open(&StoreConfig::new(uri.clone())).await?;
+    let have = mirror.file_hashes().await?;
+    let wanted: Vec<(String, String)> = source
+        .files
+        .iter()
+        .filter(|(path, hash)| have.get(*path) != Some(*hash))
+        .map(|(path, hash)| (path.clone(), hash.clone()))
+        .collect();
+    let gone: Vec<String> = have.keys().filter(|path| !source.files.contains_key(*path)).cloned().collect();
+    if !wanted.is_empty() || !gone.is_empty() {
+        let table = remote
+            .repo_table(&source.repo, false)
+            .await?
+            .with_context(|| format!("{} has a view but no table on the remote", source.repo))?;
+        let batches =
+            table.batches_of_file_versions(&wanted).await.map_err(|error| remote_error(remote.uri(), &error.into()))?;
+        let mut paths: Vec<String> = wanted.into_iter().map(|(path, _)| path).collect();
+        paths.extend(gone);
+        mirror.replace_files_with_batches(&paths, batches).await?;
+        let stats = mirror.stats().await?;
+        let needs_vector_index =
+            stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX;
+        if stats.fulltext_index.is_none() || needs_vector_index || stats.fragments > MAX_FRAGMENTS {
+            mirror.refresh_indexes().await?;
+        } else {
+            mirror.update_indexes().await?;
+        }
+    }
+    let mark = MirrorMark { views_version: source.views_version, git_ref: source.git_ref.clone() };
+    std::fs::write(dir.join(MIRROR_MARK), serde_json::to_vec(&mark)?)
+        .with_context(|| format!("writing {}", dir.display()))?;
+    Ok(Some(mirrored(source, &dir)))
 }
 
 /// Runs a remote operation with the reachability deadline.

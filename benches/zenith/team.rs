@@ -248,7 +248,7 @@ fn checkout(znt: &Znt, workspace: &Path, index: &Path) {
     let output = znt.command(workspace, index).args(["index", "--no-team", "--no-embed"]).output().unwrap();
     assert!(output.status.success());
     let names = started.elapsed();
-    let output = znt.command(workspace, index).args(["index", "--no-team"]).output().unwrap();
+    let output = znt.command(workspace, index).args(["index", "--no-team"]).stderr(Stdio::piped()).output().unwrap();
     let total = started.elapsed();
     let summary =
         String::from_utf8_lossy(&output.stderr).lines().find(|l| l.starts_with("indexed")).unwrap_or("").to_string();
@@ -321,6 +321,29 @@ fn federated(moto: &Moto, private_index: &Path, rounds: usize) {
         rt.block_on(remote.sources()).unwrap().into_iter().filter(|s| s.repo.starts_with("bench/lib")).collect();
     let private = zenith::store::dataset_uri_for(&private_index.to_string_lossy());
     let embedder = zenith::embed::Embedder::load(&zenith::assets::model_dir().unwrap(), Default::default()).unwrap();
+    let started = Instant::now();
+    let mirrors: Vec<_> = sources
+        .iter()
+        .map(|source| rt.block_on(zenith::team::sync_mirror(&remote, source)).unwrap().expect("the mirror is free"))
+        .collect();
+    println!(
+        "local mirrors of the {} team repositories synced in {:.1} s",
+        mirrors.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for (label, sources) in [("straight from the remote", &sources), ("from the local mirrors", &mirrors)] {
+        search_rounds(label, &engine, &embedder, &private, sources, rounds);
+    }
+}
+
+fn search_rounds(
+    label: &str,
+    engine: &zenith::query::Engine,
+    embedder: &zenith::embed::Embedder,
+    private: &str,
+    sources: &[zenith::query::federated::ViewSource],
+    rounds: usize,
+) {
     let mut all = Vec::new();
     let mut private_only = Vec::new();
     for round in 0..rounds + 3 {
@@ -329,10 +352,10 @@ fn federated(moto: &Moto, private_index: &Path, rounds: usize) {
         let vector = embedder.embed_query(query).unwrap();
         let mut request = zenith::query::SearchRequest::new(zenith::query::SearchMode::Hybrid, query, Some(vector));
         request.limit = 10;
-        let own = engine.search(&private, &request).unwrap();
+        let own = engine.search(private, &request).unwrap();
         let private_time = started.elapsed();
         let mut lists = vec![own];
-        for source in &sources {
+        for source in sources {
             lists.push(engine.search_view(source, &request).unwrap());
         }
         let fused = zenith::query::federated::fuse(lists, None, &Default::default(), 10);
@@ -345,8 +368,8 @@ fn federated(moto: &Moto, private_index: &Path, rounds: usize) {
     let (p50, p99) = crate::percentiles(&mut all);
     let (private_p50, private_p99) = crate::percentiles(&mut private_only);
     println!(
-        "hybrid search, scope all ({} team repositories + private), query embedding included: p50 {p50:.1} ms, p99 {p99:.1} ms \
-         (private alone p50 {private_p50:.1} ms, p99 {private_p99:.1} ms)",
+        "hybrid search, scope all ({} team repositories {label} + private), query embedding included: \
+         p50 {p50:.1} ms, p99 {p99:.1} ms (private alone p50 {private_p50:.1} ms, p99 {private_p99:.1} ms)",
         sources.len()
     );
 }

@@ -115,6 +115,13 @@ pub(super) async fn pull(
     let reconciled = crate::daemon::reconcile(workspace, &store, &settings.index, &crate::daemon::Silent).await?;
     let filled = team::fill_embeddings(&store, &remote, &repo).await?;
     store.refresh_indexes().await?;
+    // Local mirrors of the team's other repositories, for fast `--scope team|all` searches.
+    let mut mirrored = 0;
+    for source in remote.sources().await? {
+        if source.repo != repo && team::sync_mirror(&remote, &source).await?.is_some() {
+            mirrored += 1;
+        }
+    }
     let stats = store.stats().await?;
     if json {
         writeln!(
@@ -123,12 +130,13 @@ pub(super) async fn pull(
             serde_json::json!({
                 "repo": repo, "pull": report, "files_parsed": reconciled.files_parsed,
                 "vectors_from_cache": filled, "symbols": stats.rows, "embedded": stats.embedded_rows,
+                "mirrored_repositories": mirrored,
             })
         )?;
     } else if !quiet {
         eprintln!(
             "pulled {} files ({} symbols, {} with vectors) of {repo} from {}; parsed {} here, {} vectors from the \
-             team cache → {} symbols, {} embedded in {:.1}s{}",
+             team cache → {} symbols, {} embedded; {mirrored} team repositories mirrored for search; in {:.1}s{}",
             report.files_copied,
             report.rows_copied,
             report.vectors_copied,
@@ -212,7 +220,14 @@ pub(super) struct TeamScope {
 pub(super) async fn team_scope(settings: &Settings, workspace: &Path, engine: &Engine) -> anyhow::Result<TeamScope> {
     let remote = require_remote(settings)?;
     engine.register_storage(remote.uri(), remote.storage_options())?;
-    let sources = remote.sources().await?;
+    // A repository mirrored at its current view is read locally (`znt team pull` syncs the
+    // mirrors); any other straight from the remote.
+    let sources = remote
+        .sources()
+        .await?
+        .into_iter()
+        .map(|source| team::synced_mirror(&remote, &source).unwrap_or(source))
+        .collect();
     Ok(TeamScope { sources, own_repo: team::repo_name(workspace, &settings.team).ok() })
 }
 

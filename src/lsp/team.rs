@@ -162,6 +162,15 @@ pub(super) async fn search_sources(shared: &Shared, folders: &[Arc<Folder>]) -> 
         };
         crate::query::Engine::shared()?.register_storage(remote.uri(), remote.storage_options())?;
         for source in cached_sources(&remote).await? {
+            // A mirror in sync is read locally; the others from the remote while a background
+            // sync brings their mirror up to date.
+            let source = match team::synced_mirror(&remote, &source) {
+                Some(mirror) => mirror,
+                None => {
+                    sync_in_background(remote.clone(), source.clone());
+                    source
+                }
+            };
             if !sources.contains(&source) {
                 sources.push(source);
             }
@@ -174,6 +183,27 @@ pub(super) async fn search_sources(shared: &Shared, folders: &[Arc<Folder>]) -> 
     }
     sources.retain(|source| !own.contains(&source.repo));
     Ok(sources)
+}
+
+/// Syncs one repository's mirror in the background (at most one sync per repository at a time).
+fn sync_in_background(remote: Remote, source: ViewSource) {
+    static SYNCING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{}\u{0}{}", remote.uri(), source.repo);
+    {
+        let Ok(mut syncing) = SYNCING.lock() else { return };
+        if syncing.contains(&key) {
+            return;
+        }
+        syncing.push(key.clone());
+    }
+    tokio::spawn(async move {
+        if let Err(error) = team::sync_mirror(&remote, &source).await {
+            tracing::warn!(repo = %source.repo, error = %format!("{error:#}"), "mirroring a team repository failed");
+        }
+        if let Ok(mut syncing) = SYNCING.lock() {
+            syncing.retain(|k| *k != key);
+        }
+    });
 }
 
 /// The remote's sources, re-read at most every 30 s (reading the views costs a round trip).

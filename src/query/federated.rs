@@ -1,7 +1,8 @@
 //! Reads across tiers: a team repository's table through one ref's view, and the fusion of
 //! hits from several tables (the private index and every team repository) into one ranking.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,17 @@ pub struct ViewSource {
     pub dataset: String,
     /// The remote's views table (`…/views.lance`).
     pub views: String,
+    /// The views table's version when this source was read: queries of one version share a
+    /// connection (and its cached datasets).
+    #[serde(default)]
+    pub views_version: u64,
+    /// The view itself, `path → file_hash`, when the reader holds it (then candidates are
+    /// filtered here instead of joining the views table on the remote in every query).
+    #[serde(skip)]
+    pub files: Arc<HashMap<String, String>>,
+    /// The dataset holds exactly the view (a local mirror): no filtering at all.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 /// Which tiers a search reads.
@@ -54,10 +66,17 @@ pub(super) fn in_view_sql(view: &ViewSource, alias: &str) -> String {
 impl Engine {
     /// A search over one team repository's view; every hit names the repository.
     pub fn search_view(&self, view: &ViewSource, request: &SearchRequest) -> Result<Vec<Hit>> {
-        let connection = self.connect()?;
         let (sql, params) = search_sql_in(&view.dataset, request, Some(view))?;
         let params: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p as &dyn duckdb::ToSql).collect();
-        let mut hits: Vec<Hit> = query_rows(&connection, &sql, &params, "searching a team repository")?;
+        // One connection per views version: every push commits the views, so a new version of
+        // the repository's table always comes with a new key.
+        let mut hits: Vec<Hit> = self.with_pinned(&view.dataset, view.views_version, |connection| {
+            query_rows(connection, &sql, &params, "searching a team repository")
+        })?;
+        if !view.exact && !view.files.is_empty() {
+            hits.retain(|hit| hit.file_hash.as_ref().is_some_and(|hash| view.files.get(&hit.path) == Some(hash)));
+            hits.truncate(request.limit.max(1));
+        }
         for hit in &mut hits {
             hit.repo = Some(view.repo.clone());
         }
@@ -66,6 +85,9 @@ impl Engine {
 
     /// The names of one team repository's view, for an in-memory name index.
     pub fn name_entries_in_view(&self, view: &ViewSource) -> Result<Vec<names::NameEntry>> {
+        if view.exact {
+            return self.name_entries(&view.dataset);
+        }
         let connection = self.connect()?;
         let sql = format!(
             "SELECT id, name, qualified_name, kind, language, path, parent, start_line, start_col, end_line, \
@@ -134,6 +156,7 @@ mod tests {
             end_col_utf16: 0,
             score: 1.0,
             repo: repo.map(str::to_string),
+            file_hash: None,
         }
     }
 
@@ -159,6 +182,9 @@ mod tests {
             git_ref: "main".into(),
             dataset: "s3://b/repos/x/symbols.lance".into(),
             views: "s3://b/views.lance".into(),
+            views_version: 1,
+            files: Default::default(),
+            exact: false,
         };
         let sql = in_view_sql(&view, "hit");
         assert!(!sql.contains("OR 1=1") && sql.matches('?').count() == 2, "{sql}");

@@ -202,6 +202,9 @@ fn team_search_spans_repositories_and_reads_one_version_of_each_file() {
         machine.run(ws, &["index", "--no-embed"]);
         machine.run(ws, &["team", "push"]);
     }
+    // A pull mirrors the other repositories locally; searches read the mirror from then on.
+    let pulled = machine.json(&app, &["team", "pull", "--json"]);
+    assert_eq!(pulled[0]["mirrored_repositories"], 1, "{}", pulled[0]);
     // From the app, `all` finds the library's function with its repository…
     let hits = machine.json(&app, &["search", "retry_with_backoff", "--mode", "fulltext", "--scope", "all", "--json"]);
     assert_eq!(hits[0]["name"], "retry_with_backoff", "{hits:?}");
@@ -226,6 +229,23 @@ fn team_search_spans_repositories_and_reads_one_version_of_each_file() {
     assert_eq!(old.status.code(), Some(1), "the old version is still found: {}", texts(&old).0);
     let new = machine.json(&app, &["search", "retry_fixed_delay", "--mode", "fulltext", "--scope", "team", "--json"]);
     assert_eq!(new[0]["name"], "retry_fixed_delay");
+    // (The mirror was behind the new view, so those answers came from the remote.) Pulling
+    // again brings the mirror to the new version: exactly the view, the old version gone.
+    machine.run(&app, &["team", "pull"]);
+    let mirror = machine
+        .home
+        .path()
+        .join("cache/team")
+        .join(&zenith::symbols::content_hash(machine.remote.as_bytes())[..16])
+        .join(zenith::team::repo_slug("example.test/team/lib"));
+    let rt = crate::support::runtime();
+    let store = rt
+        .block_on(zenith::store::Store::open(&zenith::store::StoreConfig::existing(mirror.to_string_lossy())))
+        .unwrap();
+    let names: Vec<String> = rt.block_on(store.all_symbols()).unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["retry_fixed_delay"]);
+    let new = machine.json(&app, &["search", "retry_fixed_delay", "--mode", "fulltext", "--scope", "all", "--json"]);
+    assert_eq!(new[0]["repo"], "example.test/team/lib");
 }
 
 #[test]
