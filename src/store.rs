@@ -468,6 +468,28 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::update_indexes`] for the full-text and vector indexes only (the scalar ones
+    /// keep scanning their few new rows until the next compaction).
+    pub async fn update_search_indexes(&self) -> Result<()> {
+        let names: Vec<String> = self
+            .table
+            .list_indices()
+            .await
+            .map_err(self.lance("list indices"))?
+            .into_iter()
+            .filter(|index| index.columns.iter().any(|c| c == SEARCH_TEXT_COLUMN || c == EMBEDDING_COLUMN))
+            .map(|index| index.name)
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        self.table
+            .optimize(OptimizeAction::Index(OptimizeOptions::append().index_names(names)))
+            .await
+            .map_err(self.lance("optimize indexes"))?;
+        Ok(())
+    }
+
     /// Compacts small fragments, updates indexes with new rows and removes versions older
     /// than `keep_versions_for`. Lance never does any of this by itself.
     pub async fn optimize(&self, keep_versions_for: std::time::Duration) -> Result<OptimizeReport> {

@@ -174,11 +174,27 @@ fn mirror_dir(remote: &Remote, repo: &str) -> std::path::PathBuf {
     crate::assets::cache_dir().join("team").join(remote_key).join(repo_slug(repo))
 }
 
-/// What a mirror was last synced to.
+/// What a mirror was last synced to: the view's own content, not just a version number (a
+/// bucket emptied and pushed to again reuses version numbers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 struct MirrorMark {
     views_version: u64,
     git_ref: String,
+    fingerprint: String,
+}
+
+/// A hash of a view's file versions, in path order.
+fn view_fingerprint(files: &HashMap<String, String>) -> String {
+    let mut entries: Vec<(&String, &String)> = files.iter().collect();
+    entries.sort();
+    let mut text = String::new();
+    for (path, hash) in entries {
+        text.push_str(path);
+        text.push('\0');
+        text.push_str(hash);
+        text.push('\n');
+    }
+    crate::symbols::content_hash(text.as_bytes())
 }
 
 const MIRROR_MARK: &str = "mirror.json";
@@ -197,7 +213,8 @@ fn mirrored(source: &ViewSource, dir: &Path) -> ViewSource {
 pub fn synced_mirror(remote: &Remote, source: &ViewSource) -> Option<ViewSource> {
     let dir = mirror_dir(remote, &source.repo);
     let mark: MirrorMark = serde_json::from_slice(&std::fs::read(dir.join(MIRROR_MARK)).ok()?).ok()?;
-    (mark.views_version == source.views_version && mark.git_ref == source.git_ref).then(|| mirrored(source, &dir))
+    (mark.git_ref == source.git_ref && mark.fingerprint == view_fingerprint(&source.files))
+        .then(|| mirrored(source, &dir))
 }
 
 /// Brings the local mirror of a team repository in line with its view: copies the rows of
@@ -242,7 +259,11 @@ pub async fn sync_mirror(remote: &Remote, source: &ViewSource) -> anyhow::Result
             mirror.update_indexes().await?;
         }
     }
-    let mark = MirrorMark { views_version: source.views_version, git_ref: source.git_ref.clone() };
+    let mark = MirrorMark {
+        views_version: source.views_version,
+        git_ref: source.git_ref.clone(),
+        fingerprint: view_fingerprint(&source.files),
+    };
     std::fs::write(dir.join(MIRROR_MARK), serde_json::to_vec(&mark)?)
         .with_context(|| format!("writing {}", dir.display()))?;
     Ok(Some(mirrored(source, &dir)))
@@ -588,9 +609,10 @@ async fn maintain(table: &Store) -> anyhow::Result<Option<String>> {
             report.fragments_removed, report.fragments_added
         )));
     }
-    // Teammates' full-text searches find only indexed rows: fold the new ones in at once.
+    // Teammates' full-text searches find only indexed rows: fold the new ones in at once (the
+    // search indexes only: updating the scalar ones rewrites them whole, most of a push's bytes).
     if unindexed > 0 {
-        table.update_indexes().await?;
+        table.update_search_indexes().await?;
         return Ok(Some("indexes updated".into()));
     }
     Ok(None)

@@ -105,6 +105,29 @@ fn app_workspace(root: &Path) {
     write(root, "src/billing.rs", "/// Charges a customer's card for an invoice.\npub fn charge_invoice(id: u64) {}\n");
 }
 
+/// A bucket, a committed copy of the app fixture named `repo`, and one teammate's machine.
+fn team_setup(bucket: &str, repo: &str) -> (S3Server, tempfile::TempDir, PathBuf, Machine) {
+    let server = S3Server::start(bucket);
+    let base = tempfile::tempdir().unwrap();
+    let ws = base.path().join("app");
+    app_workspace(&ws);
+    repository(&ws, repo);
+    let machine = Machine::new(&server, "team");
+    (server, base, ws, machine)
+}
+
+/// A repository's table on the remote, opened as a reader.
+fn team_table(rt: &tokio::runtime::Runtime, server: &S3Server, machine: &Machine, repo: &str) -> zenith::store::Store {
+    let config = zenith::store::StoreConfig {
+        uri: format!("{}/repos/{}", machine.remote, zenith::team::repo_slug(repo)),
+        storage_options: server.storage_options(),
+        model: Default::default(),
+        create_if_missing: false,
+        content_addressed: true,
+    };
+    rt.block_on(zenith::store::Store::open(&config)).unwrap()
+}
+
 fn names(hits: &[serde_json::Value]) -> Vec<String> {
     hits.iter()
         .map(|hit| format!("{}:{}", hit["path"].as_str().unwrap(), hit["qualified_name"].as_str().unwrap()))
@@ -279,15 +302,7 @@ fn concurrent_pushers_lose_nothing() {
     let rt = crate::support::runtime();
     let views = rt.block_on(zenith::store::ViewTable::open(&machine.remote, &server.storage_options(), false)).unwrap();
     let rows = rt.block_on(views.rows(Some("example.test/team/race"))).unwrap();
-    let table = rt
-        .block_on(zenith::store::Store::open(&zenith::store::StoreConfig {
-            uri: format!("{}/repos/{}", machine.remote, zenith::team::repo_slug("example.test/team/race")),
-            storage_options: server.storage_options(),
-            model: Default::default(),
-            create_if_missing: false,
-            content_addressed: true,
-        }))
-        .unwrap();
+    let table = team_table(&rt, &server, &machine, "example.test/team/race");
     let versions = rt.block_on(table.file_versions()).unwrap();
     for round in 0..3 {
         for i in 0..2 {
@@ -334,16 +349,11 @@ fn nothing_private_reaches_the_bucket() {
 
 #[test]
 fn a_remote_that_is_down_fails_fast_and_local_answers_go_on() {
-    let server = S3Server::start("zenith-down");
-    let base = tempfile::tempdir().unwrap();
-    let ws = base.path().join("app");
-    app_workspace(&ws);
-    repository(&ws, "example.test/team/down");
-    let mut machine = Machine::new(&server, "down");
+    let (server, _base, ws, mut machine) = team_setup("zenith-down", "example.test/team/down");
     machine.run(&ws, &["index", "--no-embed", "--no-team"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cases = [
-        ("unreachable", format!("http://127.0.0.1:{port}"), "s3://zenith-down/down"),
+        ("unreachable", format!("http://127.0.0.1:{port}"), "s3://zenith-down/team"),
         ("bucket does not exist", server.endpoint.clone(), "s3://no-such-bucket/down"),
     ];
     for (expected, endpoint, remote) in cases {
@@ -368,12 +378,7 @@ fn a_remote_that_is_down_fails_fast_and_local_answers_go_on() {
 
 #[test]
 fn the_daemon_pushes_by_itself_after_each_commit() {
-    let server = S3Server::start("zenith-autopush");
-    let base = tempfile::tempdir().unwrap();
-    let ws = base.path().join("app");
-    app_workspace(&ws);
-    repository(&ws, "example.test/team/auto");
-    let machine = Machine::new(&server, "auto");
+    let (_server, _base, ws, machine) = team_setup("zenith-autopush", "example.test/team/auto");
     write(machine.home.path(), "config/zenith/config.toml", "[team]\npush = \"on-commit\"\n");
     let mut daemon =
         machine.znt(&ws).args(["daemon", "--no-embed"]).stderr(std::process::Stdio::null()).spawn().unwrap();
@@ -399,12 +404,7 @@ fn the_daemon_pushes_by_itself_after_each_commit() {
 
 #[test]
 fn a_push_killed_between_its_commits_is_invisible_and_the_next_push_completes_it() {
-    let server = S3Server::start("zenith-crash");
-    let base = tempfile::tempdir().unwrap();
-    let ws = base.path().join("app");
-    app_workspace(&ws);
-    repository(&ws, "example.test/team/crash");
-    let machine = Machine::new(&server, "crash");
+    let (server, _base, ws, machine) = team_setup("zenith-crash", "example.test/team/crash");
     machine.run(&ws, &["index", "--no-embed"]);
     machine.run(&ws, &["team", "push"]);
     write(&ws, "src/billing.rs", "/// Refunds a customer's card payment.\npub fn refund_payment(id: u64) {}\n");
@@ -418,15 +418,8 @@ fn a_push_killed_between_its_commits_is_invisible_and_the_next_push_completes_it
     let crashed = crashed.unwrap();
     assert!(!crashed.status.success(), "the crash point was not reached: {}", texts(&crashed).1);
     let rt = crate::support::runtime();
-    let table_config = zenith::store::StoreConfig {
-        uri: format!("{}/repos/{}", machine.remote, zenith::team::repo_slug("example.test/team/crash")),
-        storage_options: server.storage_options(),
-        model: Default::default(),
-        create_if_missing: false,
-        content_addressed: true,
-    };
     let versions = |rt: &tokio::runtime::Runtime| {
-        let table = rt.block_on(zenith::store::Store::open(&table_config)).unwrap();
+        let table = team_table(rt, &server, &machine, "example.test/team/crash");
         rt.block_on(table.file_versions()).unwrap()
     };
     // The kill hit live work: the new version's rows were committed …
