@@ -201,8 +201,8 @@ pub fn run(args: &[String]) {
         shared as f64 / QUERIES.len() as f64
     );
 
-    // One file edited and committed: what the next push uploads.
-    let edited = first_rust_file(&alice);
+    // One typical file (the median size) edited and committed: what the next push uploads.
+    let edited = median_rust_file(&alice);
     let text = std::fs::read_to_string(&edited).unwrap();
     std::fs::write(&edited, format!("{text}\n/// Added by the benchmark.\npub fn zenith_bench_added() {{}}\n"))
         .unwrap();
@@ -289,23 +289,12 @@ fn rust_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn first_rust_file(root: &Path) -> PathBuf {
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
-            if path.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                return path;
-            }
-        }
-    }
-    panic!("no Rust file in the corpus")
+fn median_rust_file(root: &Path) -> PathBuf {
+    let mut files: Vec<(u64, PathBuf)> =
+        rust_files(root).into_iter().map(|path| (std::fs::metadata(&path).map_or(0, |m| m.len()), path)).collect();
+    assert!(!files.is_empty(), "no Rust file in the corpus");
+    files.sort();
+    files.swap_remove(files.len() / 2).1
 }
 
 /// Hybrid search with scope `all` in-process: the query's embedding, the private index and
