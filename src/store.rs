@@ -241,20 +241,7 @@ impl Store {
             .map_err(lance("connect"))?;
         let schema = symbol_schema(&config.model)?;
         let schema = if config.content_addressed { with_primary_key(&schema, &["id", "file_hash"]) } else { schema };
-        let table = match connection.open_table(TABLE_NAME).execute().await {
-            Ok(table) => table,
-            Err(lancedb::Error::TableNotFound { .. }) if !config.create_if_missing => {
-                return Err(StoreError::NotFound { uri: uri.clone() });
-            }
-            Err(lancedb::Error::TableNotFound { .. }) => connection
-                .create_empty_table(TABLE_NAME, schema.clone())
-                // Another process may create it between our open and our create: then open theirs.
-                .mode(CreateTableMode::exist_ok(|request| request))
-                .execute()
-                .await
-                .map_err(lance("create table"))?,
-            Err(source) => return Err(lance("open table")(source)),
-        };
+        let table = open_or_create(&connection, TABLE_NAME, schema.clone(), config.create_if_missing, &uri).await?;
         let found = table.schema().await.map_err(lance("read schema"))?;
         check_metadata(&uri, found.metadata(), &config.model)?;
         Ok(Store { table, uri, storage_options: config.storage_options.clone(), schema })
@@ -797,6 +784,32 @@ pub fn symbol_schema(model: &EmbeddingModel) -> Result<SchemaRef> {
         (META_SCHEMA_VERSION.to_string(), SCHEMA_VERSION.to_string()),
     ]);
     Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+}
+
+/// Opens the table `name` of `connection`, creating it (empty, with `schema`) when it does not
+/// exist and `create` is set; a missing table otherwise is [`StoreError::NotFound`]. Never
+/// overwrites: another process creating it between our open and our create is tolerated
+/// (exist-ok), and then its table is opened.
+async fn open_or_create(
+    connection: &lancedb::Connection,
+    name: &str,
+    schema: SchemaRef,
+    create: bool,
+    uri: &str,
+) -> Result<Table> {
+    let lance =
+        |operation| move |source| StoreError::Lance { operation, uri: uri.to_string(), source: Box::new(source) };
+    match connection.open_table(name).execute().await {
+        Ok(table) => Ok(table),
+        Err(lancedb::Error::TableNotFound { .. }) if !create => Err(StoreError::NotFound { uri: uri.to_string() }),
+        Err(lancedb::Error::TableNotFound { .. }) => connection
+            .create_empty_table(name, schema)
+            .mode(CreateTableMode::exist_ok(|request| request))
+            .execute()
+            .await
+            .map_err(lance("create table")),
+        Err(source) => Err(lance("open table")(source)),
+    }
 }
 
 /// `schema` with `columns` marked, in this order, as Lance's unenforced primary key (Arrow

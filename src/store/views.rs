@@ -8,11 +8,10 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::{FieldRef, SchemaRef};
 use lancedb::Table;
-use lancedb::database::CreateTableMode;
 use serde::{Deserialize, Serialize};
 use serde_arrow::schema::{SchemaLike, TracingOptions};
 
-use super::{Result, StoreError, replace_where};
+use super::{Result, StoreError, open_or_create, replace_where};
 
 /// Name of the views table under a team remote (`<remote>/views.lance`).
 pub const VIEWS_TABLE: &str = "views";
@@ -63,19 +62,7 @@ impl ViewTable {
             .await
             .map_err(lance("connect"))?;
         let schema = view_schema()?;
-        let table = match connection.open_table(VIEWS_TABLE).execute().await {
-            Ok(table) => table,
-            Err(lancedb::Error::TableNotFound { .. }) if !create => {
-                return Err(StoreError::NotFound { uri: uri.clone() });
-            }
-            Err(lancedb::Error::TableNotFound { .. }) => connection
-                .create_empty_table(VIEWS_TABLE, schema.clone())
-                .mode(CreateTableMode::exist_ok(|request| request))
-                .execute()
-                .await
-                .map_err(lance("create views table"))?,
-            Err(source) => return Err(lance("open views table")(source)),
-        };
+        let table = open_or_create(&connection, VIEWS_TABLE, schema.clone(), create, &uri).await?;
         Ok(ViewTable { table, uri, schema })
     }
 
