@@ -86,7 +86,11 @@ async def test_team_push_status_and_federated_search_through_the_server(tmp_path
         tokens = [token for token in client.progress_reports if str(token).startswith("zenith/team/push/")]
         assert len(tokens) == 2, client.progress_reports.keys()
         assert isinstance(client.progress_reports[tokens[-1]][0], types.WorkDoneProgressBegin)
-        assert isinstance(client.progress_reports[tokens[-1]][-1], types.WorkDoneProgressEnd)
+        # The end notification and the response travel separately: wait for the end a moment.
+        deadline = asyncio.get_running_loop().time() + 5
+        while not isinstance(client.progress_reports[tokens[-1]][-1], types.WorkDoneProgressEnd):
+            assert asyncio.get_running_loop().time() < deadline, client.progress_reports[tokens[-1]]
+            await asyncio.sleep(0.05)
 
         status = as_dict(await client.protocol.send_request_async("zenith/team/status", {}))
         team = status[0]["status"]
