@@ -11,6 +11,8 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod deps;
+mod find;
 mod output;
 mod team;
 pub use output::ColorChoice;
@@ -19,8 +21,7 @@ use output::Paint;
 use crate::daemon::IndexProgress;
 use crate::embed::Embedder;
 use crate::query::federated::Scope;
-use crate::query::names::NameIndex;
-use crate::query::{Engine, Filters, SearchMode, SearchRequest};
+use crate::query::{Engine, Filters, SearchMode};
 use crate::store::{Store, StoreConfig};
 
 #[derive(Debug, Parser)]
@@ -85,9 +86,14 @@ pub enum Command {
         query: String,
         #[arg(long, default_value_t = 20)]
         limit: usize,
-        /// Which indexes to read: this workspace's (private), the team remote's, or both (all).
+        /// Which indexes to read: this workspace's (private), the team remote's (team), the
+        /// dependencies' (deps), or all of them (all).
         #[arg(long, value_enum, default_value = "private")]
         scope: Scope,
+        /// Only this dependency (implies `--scope deps` unless a scope is given). A query
+        /// `serde::Deserializer` does the same for the dependency part of a search.
+        #[arg(long, value_name = "NAME")]
+        package: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -106,11 +112,22 @@ pub enum Command {
         visibility: Option<String>,
         #[arg(long, default_value_t = 10)]
         limit: usize,
-        /// Which indexes to read: this workspace's (private), the team remote's, or both (all).
+        /// Which indexes to read: this workspace's (private), the team remote's (team), the
+        /// dependencies' (deps), or all of them (all).
         #[arg(long, value_enum, default_value = "private")]
         scope: Scope,
+        /// Only this dependency (implies `--scope deps` unless a scope is given).
+        #[arg(long, value_name = "NAME")]
+        package: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Index the public API of the packages the workspace's lock files name, from their sources
+    /// on disk (cargo registry, node_modules, the virtualenv, the Go module cache), once per
+    /// machine; search them with `--scope deps|all`.
+    Deps {
+        #[command(subcommand)]
+        action: deps::DepsAction,
     },
     /// Share the index with the team through its own bucket (`[team] remote`): push this
     /// branch's symbols, pull what teammates pushed, show what is there.
@@ -296,140 +313,17 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             runtime.block_on(index(&location, &workspace, &settings, embed, quiet))?;
             Ok(Outcome::Done)
         }
-        Command::Symbols { query, limit, scope, json } => {
-            let store = if scope.private() { Some(runtime.block_on(open_existing_store(&location))?) } else { None };
-            let engine = match &store {
-                Some(store) => query_engine(store)?,
-                None => Engine::shared()?,
-            };
-            let mut found: Vec<(Option<String>, crate::query::names::NameMatch)> = Vec::new();
-            if let Some(store) = &store {
-                let names = NameIndex::new(engine.name_entries(&store.dataset_uri())?);
-                found.extend(names.search(&query, limit).into_iter().map(|m| (None, m)));
-            }
-            if scope.team() {
-                let team = runtime.block_on(team::team_scope(&settings, &workspace, &engine))?;
-                let private_paths: std::collections::HashSet<String> = match &store {
-                    Some(store) => runtime.block_on(store.file_hashes())?.into_keys().collect(),
-                    None => Default::default(),
-                };
-                let own = team.own_repo.clone();
-                found.extend(
-                    team::team_names(&engine, &team, &query, limit)?
-                        .into_iter()
-                        .filter(|(repo, m)| Some(repo) != own.as_ref() || !private_paths.contains(&m.entry.path))
-                        .map(|(repo, m)| (Some(repo), m)),
-                );
-                // Stable: on equal scores the private index comes first.
-                found.sort_by_key(|b| std::cmp::Reverse(b.1.score));
-                found.truncate(limit);
-            }
-            // The signature and doc are not in the name index: read them for just these rows.
-            // (A writer committing in between can only leave a deleted row's fields null.)
-            let details: std::collections::HashMap<String, crate::query::SymbolRow> = match (&store, json) {
-                (Some(store), true) => {
-                    let version = runtime.block_on(store.version())?;
-                    let ids: Vec<String> =
-                        found.iter().filter(|(repo, _)| repo.is_none()).map(|(_, m)| m.entry.id.clone()).collect();
-                    engine
-                        .symbols_by_ids(&store.dataset_uri(), version, &ids)?
-                        .into_iter()
-                        .map(|row| (row.id.clone(), row))
-                        .collect()
-                }
-                _ => Default::default(),
-            };
-            let mut out = std::io::stdout().lock();
-            for (repo, found) in &found {
-                let entry = &found.entry;
-                if json {
-                    let row = if repo.is_none() { details.get(&entry.id) } else { None };
-                    let value = serde_json::json!({
-                        "name": entry.name, "qualified_name": entry.qualified_name, "kind": entry.kind,
-                        "language": entry.language, "path": entry.path, "start_line": entry.start_line + 1,
-                        "end_line": entry.end_line + 1, "signature": row.map(|r| &r.signature),
-                        "doc": row.and_then(|r| r.doc.as_ref()), "visibility": row.map(|r| &r.visibility),
-                        "score": found.score, "repo": repo,
-                    });
-                    writeln!(out, "{value}")?;
-                } else {
-                    let origin =
-                        repo.as_deref().map(|r| format!("{}  ", paint.dim(&format!("[{r}]")))).unwrap_or_default();
-                    writeln!(
-                        out,
-                        "{origin}{}  {}  {}",
-                        paint.location(&entry.path, entry.start_line + 1),
-                        paint.kind(&entry.kind),
-                        paint.name(&entry.qualified_name)
-                    )?;
-                }
-            }
-            Ok(if found.is_empty() { Outcome::NothingFound } else { Outcome::Done })
+        Command::Symbols { query, limit, scope, package, json } => {
+            let scope = if package.is_some() && scope == Scope::Private { Scope::Deps } else { scope };
+            find::symbols(&runtime, &location, &settings, &workspace, &paint, query, limit, scope, package, json)
         }
-        Command::Search { query, mode, language, kind, path_prefix, visibility, limit, scope, json } => {
-            let store = if scope.private() { Some(runtime.block_on(open_existing_store(&location))?) } else { None };
-            let engine = match &store {
-                Some(store) => query_engine(store)?,
-                None => Engine::shared()?,
-            };
-            let vector = match mode {
-                SearchMode::Fulltext => None,
-                SearchMode::Semantic | SearchMode::Hybrid => {
-                    let embedder = load_embedder(&settings)?;
-                    Some(embedder.embed_query(&query)?)
-                }
-            };
-            let mut request = SearchRequest::new(mode, query, vector);
-            request.filters = Filters { language, kind, path_prefix, visibility };
-            request.limit = limit;
-            let private = match &store {
-                Some(store) => {
-                    let hits = engine.search(&store.dataset_uri(), &request)?;
-                    let paths = if scope.team() {
-                        runtime.block_on(store.file_hashes())?.into_keys().collect()
-                    } else {
-                        Default::default()
-                    };
-                    Some((hits, paths))
-                }
-                None => None,
-            };
-            let team = if scope.team() {
-                Some(runtime.block_on(team::team_scope(&settings, &workspace, &engine))?)
-            } else {
-                None
-            };
-            let hits = team::scoped_search(scope, &engine, private, team.as_ref(), &request)?;
-            let outcome = if hits.is_empty() { Outcome::NothingFound } else { Outcome::Done };
-            let mut out = std::io::stdout().lock();
-            for hit in hits {
-                if json {
-                    let value = serde_json::json!({
-                        "name": hit.name, "qualified_name": hit.qualified_name, "kind": hit.kind,
-                        "language": hit.language, "path": hit.path, "start_line": hit.start_line + 1,
-                        "end_line": hit.end_line + 1, "signature": hit.signature, "doc": hit.doc, "score": hit.score,
-                        "repo": hit.repo,
-                    });
-                    writeln!(out, "{value}")?;
-                } else {
-                    let origin =
-                        hit.repo.as_deref().map(|r| format!("{}  ", paint.dim(&format!("[{r}]")))).unwrap_or_default();
-                    writeln!(
-                        out,
-                        "{origin}{}  {}  {}  {}  {}",
-                        paint.location(&hit.path, hit.start_line + 1),
-                        paint.kind(&hit.kind),
-                        paint.name(&hit.qualified_name),
-                        hit.signature,
-                        paint.dim(&format!("({:.3})", hit.score))
-                    )?;
-                    if let Some(first_line) = hit.doc.as_deref().and_then(|d| d.lines().next()) {
-                        writeln!(out, "    {}", paint.dim(first_line))?;
-                    }
-                }
-            }
-            Ok(outcome)
+        Command::Search { query, mode, language, kind, path_prefix, visibility, limit, scope, package, json } => {
+            let scope = if package.is_some() && scope == Scope::Private { Scope::Deps } else { scope };
+            let filters = Filters { language, kind, path_prefix, visibility };
+            let args = find::SearchArgs { query, mode, filters, limit, scope, package, json };
+            find::search(&runtime, &location, &settings, &workspace, &paint, args)
         }
+        Command::Deps { action } => runtime.block_on(deps::run(action, &workspace, &settings, quiet)),
         Command::Serve { .. } | Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled above")
         }

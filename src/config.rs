@@ -30,6 +30,32 @@ pub struct ConfigFile {
     pub lsp: LspSection,
     #[serde(default)]
     pub team: TeamSection,
+    #[serde(default)]
+    pub deps: DepsSection,
+}
+
+/// `[deps]`: the dependency indexes (docs/dependencies.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DepsSection {
+    /// Index the dependencies named in the workspace's lock files at all (default true).
+    pub enabled: Option<bool>,
+    /// The daemon indexes them by itself once the workspace is indexed (default true).
+    pub auto: Option<bool>,
+    /// With a team remote: pull package tables from it and push complete ones (default true).
+    /// Only package versions the lock files name are sent: the sources are the registry's.
+    pub share: Option<bool>,
+    /// Package names never indexed (exact names or globs); every layer adds to the list.
+    pub exclude: Option<Vec<String>>,
+}
+
+/// The effective `[deps]` settings.
+#[derive(Debug, Clone)]
+pub struct DepsSettings {
+    pub enabled: bool,
+    pub auto: bool,
+    pub share: bool,
+    pub exclude: Vec<String>,
 }
 
 /// `[team]`: the shared index on the team's own bucket (docs/team.md).
@@ -122,6 +148,7 @@ pub struct Settings {
     pub batch_window: std::time::Duration,
     pub symbol_scope: crate::query::federated::Scope,
     pub team: TeamSettings,
+    pub deps: DepsSettings,
     /// Files that were read, in order (for `znt status`).
     pub sources: Vec<PathBuf>,
 }
@@ -171,6 +198,12 @@ fn overlay(base: &mut ConfigFile, layer: ConfigFile) {
     // Exclusions only accumulate: a later layer can add paths that never leave, not remove any.
     if let Some(exclude) = layer.team.exclude {
         base.team.exclude.get_or_insert_with(Vec::new).extend(exclude);
+    }
+    take!(deps.enabled);
+    take!(deps.auto);
+    take!(deps.share);
+    if let Some(exclude) = layer.deps.exclude {
+        base.deps.exclude.get_or_insert_with(Vec::new).extend(exclude);
     }
 }
 
@@ -248,6 +281,14 @@ pub fn check_workspace_layer(path: &Path, workspace: &Path, layer: &ConfigFile) 
     if layer.team.push.is_some_and(|mode| mode != PushMode::Manual) {
         anyhow::bail!(
             "{}: `team.push` is refused: only your own configuration ({}) may make the daemon push by itself",
+            path.display(),
+            own_config()
+        );
+    }
+    if layer.deps.share == Some(true) {
+        anyhow::bail!(
+            "{}: `deps.share = true` is refused: only your own configuration ({}) may decide that package indexes \
+             are sent to the team remote (a workspace may only turn it off)",
             path.display(),
             own_config()
         );
@@ -353,6 +394,12 @@ fn settings_from(file: ConfigFile, sources: Vec<PathBuf>) -> Settings {
             push: file.team.push.unwrap_or_default(),
             push_interval: std::time::Duration::from_secs(file.team.push_interval_secs.unwrap_or(600).max(10)),
             exclude: file.team.exclude.unwrap_or_default(),
+        },
+        deps: DepsSettings {
+            enabled: file.deps.enabled.unwrap_or(true),
+            auto: file.deps.auto.unwrap_or(true),
+            share: file.deps.share.unwrap_or(true),
+            exclude: file.deps.exclude.unwrap_or_default(),
         },
         sources,
     }

@@ -135,6 +135,27 @@ fn process_file(file: &WorkspaceFile, limits: &ParseLimits, indexed_at: i64) -> 
     }
 }
 
+/// Parses and extracts `files` on the indexing threads (nice 10, one per core): their symbols,
+/// the files skipped with a reason, and how many had syntax errors. What dependency indexing
+/// uses; the workspace's own reconcile interleaves the same steps with its commits.
+pub fn parse_files(files: &[WorkspaceFile], limits: &ParseLimits) -> (Vec<Symbol>, Vec<Skipped>, usize) {
+    let indexed_at = now_micros();
+    let outcomes: Vec<FileOutcome> =
+        background_pool().install(|| files.par_iter().map(|file| process_file(file, limits, indexed_at)).collect());
+    let (mut symbols, mut skipped, mut partial) = (Vec::new(), Vec::new(), 0);
+    for outcome in outcomes {
+        match outcome {
+            FileOutcome::Symbols { symbols: file_symbols, partial: is_partial, .. } => {
+                symbols.extend(file_symbols);
+                partial += usize::from(is_partial);
+            }
+            FileOutcome::Skipped(file) if !file.reason.is_empty() => skipped.push(file),
+            FileOutcome::Skipped(_) => {}
+        }
+    }
+    (symbols, skipped, partial)
+}
+
 /// True when the file's language is supported (by extension, or shebang for scripts).
 fn is_source_file(file: &WorkspaceFile) -> bool {
     let path = Path::new(&file.relative);

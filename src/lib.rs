@@ -14,6 +14,7 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod deps;
 pub mod embed;
 pub mod lsp;
 pub mod mcp;

@@ -25,6 +25,7 @@ use crate::query::names::NameEntry;
 use crate::query::{Engine, Filters, SearchMode, SearchRequest};
 use folders::{add_folders, start_folders};
 
+mod deps;
 mod folders;
 mod team;
 
@@ -65,6 +66,10 @@ struct Shared {
     team_symbols: std::sync::atomic::AtomicBool,
     /// The team repositories' name indexes (loaded in the background, refreshed every 30 s).
     team_names: RwLock<team::TeamNames>,
+    /// `lsp.symbol_scope` includes dependencies: `workspace/symbol` adds their names.
+    deps_symbols: std::sync::atomic::AtomicBool,
+    /// The dependencies' name index (loaded in the background when the catalog changes).
+    deps_names: RwLock<deps::DepsNames>,
 }
 
 /// The protocol handler.
@@ -90,6 +95,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             watched_files_registered: std::sync::atomic::AtomicBool::new(false),
             team_symbols: std::sync::atomic::AtomicBool::new(false),
             team_names: RwLock::new(Default::default()),
+            deps_symbols: std::sync::atomic::AtomicBool::new(false),
+            deps_names: RwLock::new(Default::default()),
         }),
     })
     .custom_method("zenith/search", Backend::search)
@@ -257,7 +264,7 @@ pub struct SearchParams {
     pub path_prefix: Option<String>,
     pub visibility: Option<String>,
     pub limit: Option<usize>,
-    /// `private` (the default), `team` or `all`.
+    /// `private` (the default), `team`, `deps` or `all`.
     #[serde(default)]
     pub scope: crate::query::federated::Scope,
 }
@@ -282,6 +289,10 @@ pub struct SearchResult {
     /// `zenith-team:` URI: the file is not in this workspace).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// The dependency of a hit from a package table: `{ecosystem, name, version}` (its
+    /// location is the file in the package's sources, or a `zenith-deps:` URI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::deps::Package>,
 }
 
 /// `zenith/status` result, one entry per folder.
@@ -340,11 +351,22 @@ impl Backend {
         let folders = self.shared.folders.read().map_err(internal)?.clone();
         let utf8 = self.shared.utf8.load(std::sync::atomic::Ordering::Relaxed);
         let scope = params.scope;
-        let sources = if scope.team() {
-            team::search_sources(&self.shared, &folders).await.map_err(internal)?
-        } else {
-            Vec::new()
+        let sources = match scope {
+            crate::query::federated::Scope::Team => {
+                team::search_sources(&self.shared, &folders).await.map_err(internal)?
+            }
+            // `all` is every tier there is: without a team remote (or while it is down) the
+            // others still answer.
+            crate::query::federated::Scope::All => match team::search_sources(&self.shared, &folders).await {
+                Ok(sources) => sources,
+                Err(error) => {
+                    tracing::debug!(error = %format!("{error:#}"), "no team sources for scope all");
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
         };
+        let deps_scope = if scope.deps() { deps::folders_scope(&self.shared) } else { None };
         let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
             let engine = Engine::shared()?;
             // Each folder's hits, then each team repository's, as ranked lists.
@@ -366,6 +388,16 @@ impl Backend {
             for source in &sources {
                 lists.push(engine.search_view(source, &request)?);
             }
+            if let Some(deps_scope) = &deps_scope {
+                // `serde::Deserializer` searches `Deserializer` in serde only.
+                let (only, text) = match deps_scope.split_query(&request.text) {
+                    Some((only, rest)) => (Some(only), rest.to_string()),
+                    None => (None, request.text.clone()),
+                };
+                let mut deps_request = request.clone();
+                deps_request.text = text;
+                lists.push(only.as_ref().unwrap_or(deps_scope).search(&engine, &deps_request)?);
+            }
             let hits = if scope == crate::query::federated::Scope::Private {
                 let mut hits: Vec<crate::query::Hit> = lists.into_iter().flatten().collect();
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -384,10 +416,13 @@ impl Backend {
                     hit.end_col_utf16,
                     utf8,
                 );
-                let uri = match (&hit.repo, roots.get(&hit.id)) {
-                    (None, Some(root)) => Uri::from_file_path(root.join(&hit.path)),
-                    (Some(repo), _) => format!("zenith-team:///{repo}/{}", hit.path).parse::<Uri>().ok(),
-                    (None, None) => None,
+                let uri = match (&hit.repo, &hit.package, roots.get(&hit.id)) {
+                    (Some(repo), _, _) => format!("zenith-team:///{repo}/{}", hit.path).parse::<Uri>().ok(),
+                    (None, Some(key), _) => {
+                        deps_scope.as_ref().and_then(|scope| deps::dependency_uri(scope, key, &hit.path))
+                    }
+                    (None, None, Some(root)) => Uri::from_file_path(root.join(&hit.path)),
+                    (None, None, None) => None,
                 };
                 let Some(uri) = uri else {
                     continue;
@@ -402,6 +437,7 @@ impl Backend {
                     doc: hit.doc,
                     score: hit.score,
                     repo: hit.repo,
+                    package: hit.package.as_deref().and_then(crate::deps::Package::from_key),
                 });
             }
             results.truncate(request.limit);
@@ -500,6 +536,8 @@ fn symbol_kind(kind: &str) -> SymbolKind {
 enum Origin {
     Folder(PathBuf),
     Team(String),
+    /// A dependency: its label (`serde 1.0.219`) and file.
+    Dependency(String, Uri),
 }
 
 /// A name as a `WorkspaceSymbol`; a team repository's names carry the repository in their
@@ -611,6 +649,10 @@ impl LanguageServer for Backend {
             if let Err(error) = start_folders(shared.clone()).await {
                 shared.client.log_message(MessageType::ERROR, format!("zenith: {error:#}")).await;
             }
+            // Millions of dependency names load in the background, before the first query.
+            if shared.deps_symbols.load(std::sync::atomic::Ordering::Relaxed) {
+                deps::refresh_names(shared.clone());
+            }
         });
     }
 
@@ -640,7 +682,14 @@ impl LanguageServer for Backend {
                     );
                 }
             }
-            // Stable: on equal scores the workspace's own names come first.
+            if self.shared.deps_symbols.load(std::sync::atomic::Ordering::Relaxed) {
+                deps::refresh_names(self.shared.clone());
+                let names = self.shared.deps_names.read().map_err(internal)?;
+                for m in deps::search_names(&names, &params.query, limit) {
+                    found.push((m.found, Origin::Dependency(m.label, m.uri)));
+                }
+            }
+            // Stable: on equal scores the workspace's own names come first, dependencies last.
             found.sort_by_key(|(found, _)| std::cmp::Reverse(found.score));
             found.truncate(limit);
             let symbols = found
@@ -655,6 +704,7 @@ impl LanguageServer for Backend {
                         utf8,
                         Some(repo.as_str()),
                     ),
+                    Origin::Dependency(label, uri) => workspace_symbol(uri.clone(), &m.entry, utf8, Some(label)),
                 })
                 .collect();
             Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))
@@ -738,6 +788,7 @@ fn apply_symbol_limit(shared: &Shared, settings: &crate::config::Settings) {
     let limit = shared.options.symbol_limit.unwrap_or(settings.symbol_limit);
     shared.symbol_limit.store(limit, std::sync::atomic::Ordering::Relaxed);
     shared.team_symbols.store(settings.symbol_scope.team(), std::sync::atomic::Ordering::Relaxed);
+    shared.deps_symbols.store(settings.symbol_scope.deps(), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Exits when the editor that started us dies without closing our stdin.

@@ -7,6 +7,7 @@
 //! `mcp/answer.rs`. Nothing but protocol is written to stdout.
 
 mod answer;
+mod deps;
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub async fn serve(options: McpOptions) -> anyhow::Result<()> {
         root: root.clone(),
         folder: tokio::sync::OnceCell::new(),
         embedder: tokio::sync::OnceCell::new(),
+        deps_names: Default::default(),
         options,
     });
     // The folder starts at once (indexing begins before the first question), without
@@ -67,6 +69,7 @@ struct State {
     options: McpOptions,
     folder: tokio::sync::OnceCell<Folder>,
     embedder: tokio::sync::OnceCell<Option<Arc<Embedder>>>,
+    deps_names: std::sync::Mutex<deps::DepsNames>,
 }
 
 impl State {
@@ -202,6 +205,11 @@ struct SearchSymbolsArgs {
     path: Option<String>,
     /// At most this many results (default 20, at most 100).
     limit: Option<u32>,
+    /// workspace (default), deps (the public API of the dependencies, at the exact versions in
+    /// the lock files) or all. A query `serde::Deserializer` looks in `serde` only.
+    scope: Option<deps::ToolScope>,
+    /// Only this dependency (e.g. `serde`, `tokio`, `requests`); implies scope deps.
+    package: Option<String>,
 }
 
 /// How `search_code` ranks.
@@ -232,6 +240,10 @@ struct SearchCodeArgs {
     path: Option<String>,
     /// At most this many results (default 10, at most 50).
     limit: Option<u32>,
+    /// workspace (default), deps (the dependencies' public API, at the lock files' versions) or all.
+    scope: Option<deps::ToolScope>,
+    /// Only this dependency (e.g. `reqwest`); implies scope deps.
+    package: Option<String>,
 }
 
 /// `get_symbol` arguments.
@@ -338,12 +350,40 @@ impl Zenith {
     async fn search_symbols_inner(&self, args: SearchSymbolsArgs) -> Result<String, String> {
         let query = check_query(&args.query)?.to_string();
         let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let prefix = args.path.as_deref().map(|p| self.state.workspace_path(p)).transpose()?;
-        let filters = filters(args.kind, args.language, prefix);
-        let (folder, snapshot) = self.state.ready_snapshot().await?;
-        let dataset = folder.dataset.clone();
-        blocking(move || answer::symbols(&snapshot, &dataset, &query, &filters, limit).map_err(|e| format!("{e:#}")))
-            .await
+        let scope = match (&args.package, args.scope) {
+            (Some(_), None | Some(deps::ToolScope::Workspace)) => deps::ToolScope::Deps,
+            (_, scope) => scope.unwrap_or_default(),
+        };
+        let mut out = String::new();
+        if scope.workspace() {
+            let prefix = args.path.as_deref().map(|p| self.state.workspace_path(p)).transpose()?;
+            let filters = filters(args.kind.clone(), args.language.clone(), prefix);
+            let (folder, snapshot) = self.state.ready_snapshot().await?;
+            let dataset = folder.dataset.clone();
+            let query = query.clone();
+            out = blocking(move || {
+                answer::symbols(&snapshot, &dataset, &query, &filters, limit).map_err(|e| format!("{e:#}"))
+            })
+            .await?;
+        }
+        if scope.deps() {
+            let deps_scope = deps::scope(&self.state.root, args.package.as_deref())?;
+            let filters = filters(args.kind, args.language, None);
+            let state = self.state.clone();
+            let whole = args.package.is_none();
+            let query_owned = query.clone();
+            let hits = blocking(move || {
+                let index = deps::names(&state.deps_names, &deps_scope, whole)?;
+                deps::symbol_lines(&deps_scope, &index, &query_owned, &filters, limit)
+            })
+            .await?;
+            let hits: Vec<crate::query::Hit> = hits.into_iter().map(|(_, hit)| hit).collect();
+            if !out.is_empty() {
+                out.push_str("\nin the dependencies: ");
+            }
+            out.push_str(&answer::hits(&query, &hits, &Filters::default(), None));
+        }
+        Ok(out)
     }
 
     async fn search_code_inner(&self, args: SearchCodeArgs) -> Result<String, String> {
@@ -369,8 +409,18 @@ impl Zenith {
                 (SearchMode::Fulltext, Some("(words only: the embedding model is not installed; run `znt setup`)"))
             }
         };
-        let (folder, snapshot) = self.state.ready_snapshot().await?;
-        let dataset = folder.dataset.clone();
+        let scope = match (&args.package, args.scope) {
+            (Some(_), None | Some(deps::ToolScope::Workspace)) => deps::ToolScope::Deps,
+            (_, scope) => scope.unwrap_or_default(),
+        };
+        let deps_scope =
+            if scope.deps() { Some(deps::scope(&self.state.root, args.package.as_deref())?) } else { None };
+        let workspace = if scope.workspace() {
+            let (folder, snapshot) = self.state.ready_snapshot().await?;
+            Some((folder.dataset.clone(), snapshot.version))
+        } else {
+            None
+        };
         blocking(move || {
             let vector = match &embedder {
                 Some(embedder) if mode != SearchMode::Fulltext => {
@@ -382,7 +432,21 @@ impl Zenith {
             request.limit = limit;
             request.filters = filters;
             let engine = Engine::shared().map_err(|e| e.to_string())?;
-            let hits = engine.search_at(&dataset, snapshot.version, &request).map_err(|e| e.to_string())?;
+            let mut lists = Vec::new();
+            if let Some((dataset, version)) = &workspace {
+                lists.push(engine.search_at(dataset, *version, &request).map_err(|e| e.to_string())?);
+            }
+            if let Some(deps_scope) = &deps_scope {
+                // A workspace path prefix means nothing inside a package.
+                let mut deps_request = request.clone();
+                deps_request.filters.path_prefix = None;
+                lists.push(deps::search(deps_scope, &deps_request)?);
+            }
+            let hits = if lists.len() == 1 {
+                lists.pop().unwrap_or_default()
+            } else {
+                crate::query::federated::fuse(lists, None, &Default::default(), limit)
+            };
             Ok(answer::hits(&query, &hits, &request.filters, note))
         })
         .await
@@ -512,6 +576,7 @@ mod tests {
             },
             folder: tokio::sync::OnceCell::new(),
             embedder: tokio::sync::OnceCell::new(),
+            deps_names: Default::default(),
         }
     }
 

@@ -238,6 +238,21 @@ impl Engine {
         self.symbol_rows(dataset, version, &condition, ids, ids.len())
     }
 
+    /// [`Engine::symbols_by_ids`] at the table's newest version (a table nobody pins, such as
+    /// the dependency catalog).
+    pub fn symbols_by_ids_latest(&self, dataset: &str, ids: &[String]) -> Result<Vec<SymbolRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM '{}' WHERE id IN ({})",
+            sql_string(dataset),
+            vec!["?"; ids.len()].join(", ")
+        );
+        let params: Vec<&dyn duckdb::ToSql> = ids.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        query_rows(&self.connect()?, &sql, &params, "reading symbols")
+    }
+
     /// The symbols with exactly this qualified name at `version` (at most `limit`).
     pub fn symbols_by_qualified_name(
         &self,
@@ -332,6 +347,22 @@ impl Engine {
             return Ok(Vec::new());
         }
         self.name_entries_where(dataset, Some(paths))
+    }
+
+    /// The names of the rows whose path starts with one of `prefixes` (bound parameters).
+    pub fn name_entries_under(&self, dataset: &str, prefixes: &[String]) -> Result<Vec<names::NameEntry>> {
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let connection = self.connect()?;
+        let condition = vec!["starts_with(path, ?)"; prefixes.len()].join(" OR ");
+        let sql = format!(
+            "SELECT id, name, qualified_name, kind, language, path, parent, start_line, start_col, end_line, \
+             end_col, start_col_utf16, end_col_utf16 FROM '{}' WHERE {condition}",
+            sql_string(dataset)
+        );
+        let params: Vec<&dyn duckdb::ToSql> = prefixes.iter().map(|p| p as &dyn duckdb::ToSql).collect();
+        query_rows(&connection, &sql, &params, "scanning names")
     }
 
     fn name_entries_where(&self, dataset: &str, paths: Option<&[String]>) -> Result<Vec<names::NameEntry>> {
@@ -492,6 +523,10 @@ pub struct Hit {
     /// The file version of a team hit (read to keep only the view's versions).
     #[serde(default, skip_serializing)]
     pub file_hash: Option<String>,
+    /// The package version (`{ecosystem}/{name}/{version}`) of a dependency hit, whose `path`
+    /// is then inside the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
 }
 
 const HIT_COLUMNS: &str = "id, path, language, kind, name, qualified_name, signature, doc, visibility, \

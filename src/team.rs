@@ -588,7 +588,7 @@ fn crash_point(name: &str) {
 
 /// Keeps the remote table searchable and compact, with the private table's thresholds.
 /// Concurrent pushers are safe: Lance rebases compaction and appends on each other.
-async fn maintain(table: &Store) -> anyhow::Result<Option<String>> {
+pub(crate) async fn maintain(table: &Store) -> anyhow::Result<Option<String>> {
     let stats = table.stats().await?;
     let needs_vector_index =
         stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX;

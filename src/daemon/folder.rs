@@ -310,6 +310,13 @@ async fn write(
         config.settings.clone(),
         publish.subscribe(),
     )));
+    // So does the dependency indexer, once the workspace is caught up (`[deps] auto`).
+    let _dependencies = AbortOnDrop(tokio::spawn(crate::deps::auto::run(
+        config.root.clone(),
+        config.settings.clone(),
+        config.embedder.clone(),
+        publish.subscribe(),
+    )));
     let live = LiveIndex {
         root: config.root.clone(),
         store,

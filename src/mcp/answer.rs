@@ -64,6 +64,8 @@ fn entry_matches(entry: &NameEntry, filters: &Filters) -> bool {
 
 /// One result in a list.
 struct Listed<'a> {
+    /// The dependency (`serde 1.0.219`) a result belongs to.
+    package: Option<String>,
     path: &'a str,
     line: u32,
     kind: &'a str,
@@ -76,8 +78,16 @@ struct Listed<'a> {
 impl Listed<'_> {
     /// `path:line  kind  qualified  #id`, then the signature and the doc's first line.
     fn push(&self, out: &mut String) {
-        let _ =
-            writeln!(out, "{}:{}  {}  {}  #{}", self.path, self.line + 1, self.kind, self.qualified, short_id(self.id));
+        let package = self.package.as_deref().map(|p| format!("  [{p}]")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}:{}  {}  {}  #{}{package}",
+            self.path,
+            self.line + 1,
+            self.kind,
+            self.qualified,
+            short_id(self.id)
+        );
         if let Some(signature) = self.signature.filter(|s| !s.is_empty()) {
             let _ = writeln!(out, "    {}", capped(signature, LIST_SIGNATURE_CHARS));
         }
@@ -121,6 +131,7 @@ pub fn symbols(
     for entry in &found {
         let detail = by_id.get(entry.id.as_str());
         Listed {
+            package: None,
             path: &entry.path,
             line: entry.start_line,
             kind: &entry.kind,
@@ -143,6 +154,11 @@ pub fn hits(query: &str, hits: &[Hit], filters: &Filters, note: Option<&str>) ->
     let mut out = format!("{} results for `{query}`{}{note}:\n", hits.len(), describe_filters(filters));
     for hit in hits {
         Listed {
+            package: hit
+                .package
+                .as_deref()
+                .and_then(crate::deps::Package::from_key)
+                .map(|p| format!("{} {}", p.name, p.version)),
             path: &hit.path,
             line: hit.start_line,
             kind: &hit.kind,

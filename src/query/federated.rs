@@ -40,7 +40,9 @@ pub enum Scope {
     Private,
     /// Every repository on the team remote.
     Team,
-    /// Both, fused.
+    /// The package versions the workspace's lock files name (`znt deps index`).
+    Deps,
+    /// All of them, fused.
     All,
 }
 
@@ -50,6 +52,9 @@ impl Scope {
     }
     pub fn team(self) -> bool {
         matches!(self, Scope::Team | Scope::All)
+    }
+    pub fn deps(self) -> bool {
+        matches!(self, Scope::Deps | Scope::All)
     }
 }
 
@@ -104,8 +109,10 @@ impl Engine {
 /// Reciprocal-rank fusion of ranked lists (each already best first): a hit's fused score is
 /// the sum of 1 / (60 + rank) over the lists it appears in, so lists whose raw scores are not
 /// comparable (BM25 of different tables, cosine) still merge fairly. The same symbol (by
-/// repository and id) counts once; the first list's copy is kept. Team hits of `own_repo` whose
-/// path the private index holds are dropped: the working tree beats the team's copy.
+/// repository or package, and id) counts once; the first list's copy is kept. Team hits of
+/// `own_repo` whose path the private index holds are dropped: the working tree beats the
+/// team's copy. Equal scores (the same rank in two lists) put the workspace first, then the
+/// team, then dependencies.
 pub fn fuse(lists: Vec<Vec<Hit>>, own_repo: Option<&str>, private_paths: &HashSet<String>, limit: usize) -> Vec<Hit> {
     const K: f32 = 60.0;
     let mut fused: Vec<Hit> = Vec::new();
@@ -118,7 +125,7 @@ pub fn fuse(lists: Vec<Vec<Hit>>, own_repo: Option<&str>, private_paths: &HashSe
             }
             rank += 1;
             let contribution = 1.0 / (K + rank as f32);
-            let key = (hit.repo.clone(), hit.id.clone());
+            let key = (hit.repo.clone().or_else(|| hit.package.clone()), hit.id.clone());
             match position.get(&key) {
                 Some(&index) => fused[index].score += contribution,
                 None => {
@@ -128,7 +135,10 @@ pub fn fuse(lists: Vec<Vec<Hit>>, own_repo: Option<&str>, private_paths: &HashSe
             }
         }
     }
-    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.path.cmp(&b.path)));
+    let tier = |hit: &Hit| u8::from(hit.repo.is_some()) + 2 * u8::from(hit.package.is_some());
+    fused.sort_by(|a, b| {
+        b.score.total_cmp(&a.score).then_with(|| tier(a).cmp(&tier(b))).then_with(|| a.path.cmp(&b.path))
+    });
     fused.truncate(limit.max(1));
     fused
 }
@@ -157,6 +167,7 @@ mod tests {
             score: 1.0,
             repo: repo.map(str::to_string),
             file_hash: None,
+            package: None,
         }
     }
 

@@ -1,0 +1,118 @@
+//! The dependency tier in the protocol: `workspace/symbol` over the dependencies' names (with
+//! `lsp.symbol_scope = "deps"` or `"all"`) and `zenith/search` with scope `deps` / `all`.
+
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::Uri;
+
+use super::Shared;
+use crate::deps::{Cache, DepsScope};
+use crate::query::names::{NameIndex, NameMatch};
+
+/// The dependencies' names of every open folder, in memory (millions of names: loaded once,
+/// reloaded in the background when the catalog or a folder's package set changes).
+#[derive(Default)]
+pub(super) struct DepsNames {
+    pub scope: Option<Arc<DepsScope>>,
+    pub index: Arc<NameIndex>,
+    fingerprint: Option<crate::deps::Fingerprint>,
+    checked_at: Option<std::time::Instant>,
+    loading: bool,
+}
+
+/// The union of the open folders' dependency scopes, `None` before any `deps index`.
+pub(super) fn folders_scope(shared: &Shared) -> Option<DepsScope> {
+    let roots: Vec<std::path::PathBuf> =
+        shared.folders.read().map(|f| f.iter().map(|f| f.root.clone()).collect()).unwrap_or_default();
+    DepsScope::load_many(&Cache::open(), &roots)
+}
+
+/// Starts a background check (at most every 5 s) that reloads the names when they changed.
+pub(super) fn refresh_names(shared: Arc<Shared>) {
+    {
+        let Ok(mut names) = shared.deps_names.write() else { return };
+        let recent = names.checked_at.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(5));
+        if recent || names.loading {
+            return;
+        }
+        names.loading = true;
+        names.checked_at = Some(std::time::Instant::now());
+    }
+    tokio::spawn(async move {
+        let current = shared.deps_names.read().ok().and_then(|n| n.fingerprint.clone());
+        let shared_for_load = shared.clone();
+        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<DepsNames>> {
+            let Some(scope) = folders_scope(&shared_for_load) else { return Ok(None) };
+            let fingerprint = scope.fingerprint();
+            if current.as_ref() == Some(&fingerprint) {
+                return Ok(None);
+            }
+            let engine = crate::query::Engine::shared()?;
+            let index = NameIndex::new(scope.name_entries(&engine)?);
+            Ok(Some(DepsNames {
+                scope: Some(Arc::new(scope)),
+                index: Arc::new(index),
+                fingerprint: Some(fingerprint),
+                ..Default::default()
+            }))
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))
+        .and_then(|result| result);
+        if let Ok(mut names) = shared.deps_names.write() {
+            names.loading = false;
+            match loaded {
+                Ok(Some(fresh)) => {
+                    names.scope = fresh.scope;
+                    names.index = fresh.index;
+                    names.fingerprint = fresh.fingerprint;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(error = %format!("{error:#}"), "reading the dependencies' names failed"),
+            }
+        }
+    });
+}
+
+/// A dependency's name match, with its package label (`serde 1.0.219`) and where it is.
+pub(super) struct DepMatch {
+    pub found: NameMatch,
+    pub label: String,
+    pub uri: Uri,
+}
+
+/// The file of a dependency symbol: on disk when the sources are there, else a
+/// `zenith-deps:` URI that names the package version.
+pub(super) fn dependency_uri(scope: &DepsScope, key: &str, inner: &str) -> Option<Uri> {
+    match scope.packages.get(key).and_then(|s| s.root.as_ref()) {
+        Some(root) => Uri::from_file_path(root.join(inner)),
+        None => format!("zenith-deps:///{key}/{inner}").parse().ok(),
+    }
+}
+
+/// Name matches of the dependencies for `query` (`serde::Deserializer` restricts to `serde`).
+pub(super) fn search_names(names: &DepsNames, query: &str, limit: usize) -> Vec<DepMatch> {
+    let Some(scope) = names.scope.as_deref() else { return Vec::new() };
+    let (only, text, wanted) = match scope.split_query(query) {
+        // The index holds every package: look further, keep the named package's names.
+        Some((only, rest)) => (Some(only), rest, limit.saturating_mul(20)),
+        None => (None, query, limit),
+    };
+    let mut found = Vec::new();
+    for mut m in names.index.search(text, wanted) {
+        if only.as_ref().is_some_and(|only| !only.contains(&m.entry.path)) {
+            continue;
+        }
+        let Some((source, inner)) = scope.locate(&m.entry.path) else { continue };
+        let key = source.package.key();
+        let label = format!("{} {}", source.package.name, source.package.version);
+        let inner = inner.to_string();
+        let Some(uri) = dependency_uri(scope, &key, &inner) else { continue };
+        m.entry.path = inner;
+        found.push(DepMatch { found: m, label, uri });
+        if found.len() >= limit {
+            break;
+        }
+    }
+    found
+}
