@@ -6,6 +6,7 @@
 mod build;
 mod cli;
 mod daemon;
+mod deps;
 mod differential;
 mod embed;
 mod index;
