@@ -27,6 +27,9 @@
 //!   the cargo registry (20 000 symbols by default): push, a fresh clone's reuse against a fresh
 //!   index, bytes uploaded for a one-file edit, hybrid search with scope `all` over three team
 //!   repositories.
+//! - `deps [rounds] [--embed]`: the dependency tier on this repository's own lock files through
+//!   `znt deps index` and `znt serve`: names-ready time, reuse by a second workspace,
+//!   `workspace/symbol` and hybrid `zenith/search` latency with every dependency in scope.
 //! - `quality`: search quality on Python standard-library modules: success@10 and MRR@10 of
 //!   semantic, full-text and hybrid search for the questions in `benches/data/search_quality.json`,
 //!   and of alternative embedding texts.
@@ -35,6 +38,8 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "zenith/deps.rs"]
+mod deps;
 #[path = "zenith/mcp.rs"]
 mod mcp;
 #[path = "zenith/team.rs"]
@@ -60,6 +65,7 @@ fn main() {
         "sql" => sql::run(rest),
         "mcp" => mcp::run(rest),
         "team" => team::run(rest),
+        "deps" => deps::run(rest),
         _ => eprintln!("usage: cargo bench --bench zenith -- <store|extract|embed|names|daemon|fuzz> [args]"),
     }
 }

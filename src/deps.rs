@@ -424,6 +424,7 @@ pub async fn index(
     let mut uses = Uses { workspace: workspace.clone(), packages: BTreeMap::new(), updated_at: now_micros() };
     // Rows of an interrupted run go first, so what is appended below is never doubled.
     let catalog = catalog::sync(cache).await?;
+    let mut appender = catalog::Appender::new(&catalog);
     let total = required.len();
     // A remote that fails once is not asked again in this run (each ask would wait for it).
     let mut remote = run.remote;
@@ -438,7 +439,7 @@ pub async fn index(
             continue;
         }
         if let Some(shared) = remote {
-            match pull_package(cache, &catalog, shared, package).await {
+            match pull_package(cache, &mut appender, shared, package).await {
                 Ok(true) => {
                     report.pulled += 1;
                     uses.packages.insert(package.key(), root);
@@ -453,7 +454,7 @@ pub async fn index(
         }
         match located {
             Ok(located) => {
-                let manifest = index_package(cache, &catalog, package, &located, settings).await?;
+                let manifest = index_package(cache, &mut appender, package, &located, settings).await?;
                 report.indexed += 1;
                 report.symbols_written += manifest.symbols;
                 report.source_bytes += manifest.source_bytes;
@@ -465,6 +466,7 @@ pub async fn index(
             }
         }
     }
+    appender.flush().await?;
     run.progress.packages(total, total);
     cache.write_uses(&uses)?;
     report.collected = collect_garbage(cache)?;
@@ -488,7 +490,7 @@ pub async fn index(
             }
         }
     }
-    crate::team::maintain(&catalog).await?;
+    catalog::maintain(&catalog).await?;
     crate::daemon::release_free_memory();
     report.total_secs = started.elapsed().as_secs_f64();
     Ok(report)
@@ -508,7 +510,7 @@ pub const MAX_EMBEDDED_SYMBOLS: usize = 20_000;
 /// the catalog as they come.
 async fn index_package(
     cache: &Cache,
-    catalog: &Store,
+    appender: &mut catalog::Appender<'_>,
     package: &Package,
     located: &sources::Located,
     settings: &Settings,
@@ -532,7 +534,7 @@ async fn index_package(
         }
         symbols_written += symbols.len();
         table.add(&symbols).await?;
-        catalog.add(&catalog::prefixed(package, symbols)).await?;
+        appender.add(catalog::prefixed(package, symbols)).await?;
     }
     drop(table);
     let manifest = Manifest {
@@ -698,7 +700,7 @@ async fn remote_table(remote: &Remote, package: &Package, create: bool) -> anyho
 
 /// Copies a package version's table from the remote when it is there complete. The remote
 /// only ever holds complete tables (rows and vectors of one push).
-async fn pull_package(cache: &Cache, catalog: &Store, remote: &Remote, package: &Package) -> anyhow::Result<bool> {
+async fn pull_package(cache: &Cache, appender: &mut catalog::Appender<'_>, remote: &Remote, package: &Package) -> anyhow::Result<bool> {
     let Some(table) = remote_table(remote, package, false).await? else { return Ok(false) };
     let symbols = table.all_symbols().await?;
     if symbols.is_empty() {
@@ -720,7 +722,7 @@ async fn pull_package(cache: &Cache, catalog: &Store, remote: &Remote, package: 
     let (staging, local) = staging_table(cache).await?;
     local.add(&symbols).await?;
     drop(local);
-    catalog.add(&catalog::prefixed(package, symbols)).await?;
+    appender.add(catalog::prefixed(package, symbols)).await?;
     publish(cache, &staging, &manifest)?;
     Ok(true)
 }

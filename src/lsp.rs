@@ -685,7 +685,10 @@ impl LanguageServer for Backend {
             if self.shared.deps_symbols.load(std::sync::atomic::Ordering::Relaxed) {
                 deps::refresh_names(self.shared.clone());
                 let names = self.shared.deps_names.read().map_err(internal)?;
-                for m in deps::search_names(&names, &params.query, limit) {
+                // Dependencies fill at most a quarter of the list: the workspace's own names
+                // are what a picker is for, and a thousand package names cost the client more
+                // to receive and re-sort than they help.
+                for m in deps::search_names(&names, &params.query, (limit / 4).max(1)) {
                     found.push((m.found, Origin::Dependency(m.label, m.uri)));
                 }
             }

@@ -82,6 +82,47 @@ async fn commit(catalog: &Store, paths: &mut Vec<String>, rows: &mut Vec<Symbol>
     Ok(())
 }
 
+/// Appends rows to the catalog in commits of [`ROWS_PER_COMMIT`] (hundreds of small packages
+/// would otherwise leave hundreds of fragments). Rows still buffered when the process dies
+/// are found missing by the next [`sync`], which copies their packages in again.
+pub(super) struct Appender<'c> {
+    catalog: &'c Store,
+    rows: Vec<Symbol>,
+}
+
+impl<'c> Appender<'c> {
+    pub fn new(catalog: &'c Store) -> Self {
+        Appender { catalog, rows: Vec::new() }
+    }
+
+    pub async fn add(&mut self, rows: Vec<Symbol>) -> anyhow::Result<()> {
+        self.rows.extend(rows);
+        if self.rows.len() >= ROWS_PER_COMMIT {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self) -> anyhow::Result<()> {
+        if !self.rows.is_empty() {
+            self.catalog.add(&std::mem::take(&mut self.rows)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the catalog fast to search: compaction once fragments pile up (it also folds new
+/// rows into the indexes), the full-text and vector indexes built when missing, and new rows
+/// appended to them.
+pub(super) async fn maintain(catalog: &Store) -> anyhow::Result<()> {
+    let stats = catalog.stats().await?;
+    if stats.fragments > 16 {
+        catalog.optimize(std::time::Duration::from_secs(3600)).await?;
+    }
+    crate::team::maintain(catalog).await?;
+    Ok(())
+}
+
 /// Replaces one package version's rows in the catalog (after its vectors were filled in).
 pub(super) async fn replace_package(catalog: &Store, package: &Package, symbols: Vec<Symbol>) -> anyhow::Result<()> {
     let mut rows = prefixed(package, symbols);

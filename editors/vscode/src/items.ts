@@ -60,6 +60,8 @@ export interface SearchResult {
   score: number;
   /** The team repository of a hit from the team remote (scope `team` / `all`). */
   repo?: string;
+  /** The dependency of a hit from a package table (scope `deps` / `all`). */
+  package?: { ecosystem: string; name: string; version: string };
 }
 
 /** A picker row: what VS Code's QuickPickItem needs, plus where to go. */
@@ -114,9 +116,12 @@ export function searchItems(results: readonly SearchResult[], roots: readonly st
   return results.map((result) => {
     const line = result.location.range.start.line + 1;
     // A team hit's location is `zenith-team:///<repo>/<path>`: show the repository and the path.
+    // A dependency's is its file in the package's sources: show the package and version.
     const where = result.repo
       ? `[${result.repo}] ${teamPath(result.location.uri, result.repo)}:${line}`
-      : `${displayPath(result.location.uri, roots)}:${line}`;
+      : result.package
+        ? `[${result.package.name} ${result.package.version}] ${displayPath(result.location.uri, roots)}:${line}`
+        : `${displayPath(result.location.uri, roots)}:${line}`;
     const doc = firstLine(result.doc);
     const item: PickItem = {
       label: `$(${iconFor(result.kind)}) ${result.qualifiedName}`,
@@ -138,8 +143,8 @@ export function teamPath(uri: string, repo: string): string {
 /** Search filters the picker's buttons toggle; `undefined` means "any". */
 export interface SearchFilters {
   mode: "hybrid" | "semantic" | "fulltext";
-  /** Which indexes: this workspace's (the default), the team remote's, or both. */
-  scope?: "private" | "team" | "all";
+  /** Which indexes: this workspace's (the default), the team remote's, the dependencies', or all. */
+  scope?: "private" | "team" | "deps" | "all";
   language?: string;
   kind?: string;
   pathPrefix?: string;
@@ -159,7 +164,8 @@ export function searchParams(query: string, filters: SearchFilters, limit: numbe
 export function searchTitle(filters: SearchFilters): string {
   const parts = [`Zenith: Search Code (${filters.mode})`];
   if (filters.scope === "team") parts.push("team remote");
-  if (filters.scope === "all") parts.push("workspace + team");
+  if (filters.scope === "deps") parts.push("dependencies");
+  if (filters.scope === "all") parts.push("workspace + team + dependencies");
   if (filters.language) parts.push(`language ${filters.language}`);
   if (filters.kind) parts.push(`kind ${filters.kind}`);
   if (filters.pathPrefix) parts.push(`under ${filters.pathPrefix}`);

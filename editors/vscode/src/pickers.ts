@@ -120,7 +120,7 @@ export function symbolPicker(client: LanguageClient, log: vscode.OutputChannel, 
 }
 
 const MODES: SearchFilters["mode"][] = ["hybrid", "semantic", "fulltext"];
-const SCOPES: NonNullable<SearchFilters["scope"]>[] = ["private", "all", "team"];
+const SCOPES: NonNullable<SearchFilters["scope"]>[] = ["private", "all", "deps", "team"];
 const LANGUAGES = ["rust", "python", "javascript", "typescript", "go", "java", "c", "cpp", "csharp", "ruby", "php"];
 const KINDS = ["function", "method", "class", "struct", "enum", "interface", "trait", "type_alias", "constant", "field", "module", "macro"];
 
@@ -141,7 +141,7 @@ export function searchPicker(client: LanguageClient, log: vscode.OutputChannel):
     language: { iconPath: new vscode.ThemeIcon("code"), tooltip: "Filter by language" },
     kind: { iconPath: new vscode.ThemeIcon("symbol-class"), tooltip: "Filter by kind" },
     path: { iconPath: new vscode.ThemeIcon("folder"), tooltip: "Filter by path prefix" },
-    scope: { iconPath: new vscode.ThemeIcon("organization"), tooltip: "Indexes: workspace → workspace + team → team" },
+    scope: { iconPath: new vscode.ThemeIcon("organization"), tooltip: "Indexes: workspace → all → dependencies → team" },
   };
   picker.buttons = [buttons.mode, buttons.scope, buttons.language, buttons.kind, buttons.path];
   const live = new LiveQuery<SearchResult[]>(

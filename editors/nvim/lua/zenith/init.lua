@@ -90,7 +90,7 @@ end
 
 --- Sends zenith/search and puts the results into the quickfix list.
 --- @param query string
---- @param params? { mode?: string, language?: string, kind?: string, pathPrefix?: string, limit?: integer, scope?: 'private'|'team'|'all' }
+--- @param params? { mode?: string, language?: string, kind?: string, pathPrefix?: string, limit?: integer, scope?: 'private'|'team'|'deps'|'all' }
 --- @param on_done? fun(results: table[])
 function M.search(query, params, on_done)
   local client = M.client()
@@ -108,12 +108,16 @@ function M.search(query, params, on_done)
     for _, result in ipairs(results or {}) do
       -- A team hit is in a teammate's repository: listed, with its repository, but not a file here.
       local team = type(result.repo) == 'string'
+      -- A dependency hit is a file of the package's sources (or a zenith-deps: URI without them).
+      local package = type(result.package) == 'table' and string.format('[%s %s] ', result.package.name,
+        result.package.version) or ''
+      local on_disk = result.location.uri:match('^file:') ~= nil
       table.insert(items, {
         filename = team and (result.repo .. ':' .. result.location.uri:gsub('^zenith%-team:///', ''):sub(#result.repo + 2))
-          or vim.uri_to_fname(result.location.uri),
+          or (on_disk and vim.uri_to_fname(result.location.uri) or result.location.uri),
         lnum = result.location.range.start.line + 1,
         col = result.location.range.start.character + 1,
-        text = string.format('%s %s  %s', result.kind, result.qualifiedName, result.signature),
+        text = string.format('%s%s %s  %s', package, result.kind, result.qualifiedName, result.signature),
       })
     end
     vim.fn.setqflist({}, ' ', { title = 'Zenith: ' .. query, items = items })

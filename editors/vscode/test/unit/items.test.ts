@@ -82,4 +82,20 @@ test("the scope is sent unless it is the default, and shown in the title", () =>
   assert.deepEqual(searchParams("q", { mode: "hybrid", scope: "private" }, 30), { query: "q", mode: "hybrid", limit: 30 });
   assert.deepEqual(searchParams("q", { mode: "hybrid", scope: "all" }, 30), { query: "q", mode: "hybrid", limit: 30, scope: "all" });
   assert.equal(searchTitle({ mode: "fulltext", scope: "team" }), "Zenith: Search Code (fulltext) · team remote");
+  assert.equal(searchTitle({ mode: "hybrid", scope: "deps" }), "Zenith: Search Code (hybrid) · dependencies");
+});
+
+test("a dependency hit shows its package and version beside the file", () => {
+  const root = "file:///home/me/.cargo/registry/src/index/serde_json-1.0.140";
+  const [item] = searchItems(
+    [{
+      name: "from_str", qualifiedName: "de::from_str", kind: "function", language: "rust",
+      location: { uri: `${root}/src/de.rs`, range: { start: { line: 2708, character: 0 }, end: { line: 2720, character: 1 } } },
+      signature: "pub fn from_str<'a, T>(s: &'a str) -> Result<T>", doc: "Deserialize an instance of type `T` from a string of JSON text.",
+      score: 0.02, package: { ecosystem: "cargo", name: "serde_json", version: "1.0.140" },
+    }],
+    ["file:///work/app"],
+  );
+  assert.equal(item.description, `[serde_json 1.0.140] /home/me/.cargo/registry/src/index/serde_json-1.0.140/src/de.rs:2709`);
+  assert.equal(item.repo, undefined, "a dependency's file is on disk: it opens");
 });
