@@ -700,7 +700,12 @@ async fn remote_table(remote: &Remote, package: &Package, create: bool) -> anyho
 
 /// Copies a package version's table from the remote when it is there complete. The remote
 /// only ever holds complete tables (rows and vectors of one push).
-async fn pull_package(cache: &Cache, appender: &mut catalog::Appender<'_>, remote: &Remote, package: &Package) -> anyhow::Result<bool> {
+async fn pull_package(
+    cache: &Cache,
+    appender: &mut catalog::Appender<'_>,
+    remote: &Remote,
+    package: &Package,
+) -> anyhow::Result<bool> {
     let Some(table) = remote_table(remote, package, false).await? else { return Ok(false) };
     let symbols = table.all_symbols().await?;
     if symbols.is_empty() {
