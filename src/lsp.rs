@@ -369,26 +369,10 @@ impl Backend {
         let deps_scope = if scope.deps() { deps::folders_scope(&self.shared) } else { None };
         let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SearchResult>> {
             let engine = Engine::shared()?;
-            // Each folder's hits, then each team repository's, as ranked lists.
-            let mut lists = Vec::new();
-            let mut roots: HashMap<String, PathBuf> = HashMap::new();
-            if scope.private() {
-                for folder in folders.iter() {
-                    let snapshot = folder.snapshot();
-                    if !snapshot.ready() {
-                        continue;
-                    }
-                    let hits = engine.search_at(&folder.dataset, snapshot.version, &request)?;
-                    for hit in &hits {
-                        roots.entry(hit.id.clone()).or_insert_with(|| folder.root.clone());
-                    }
-                    lists.push(hits);
-                }
-            }
-            for source in &sources {
-                lists.push(engine.search_view(source, &request)?);
-            }
-            if let Some(deps_scope) = &deps_scope {
+            // The dependencies' catalog is searched on a second thread while the folders and
+            // the team's repositories are (each dataset has its own connection).
+            let deps_search = |engine: &Engine| -> anyhow::Result<Option<Vec<crate::query::Hit>>> {
+                let Some(deps_scope) = &deps_scope else { return Ok(None) };
                 // `serde::Deserializer` searches `Deserializer` in serde only.
                 let (only, text) = match deps_scope.split_query(&request.text) {
                     Some((only, rest)) => (Some(only), rest.to_string()),
@@ -396,8 +380,34 @@ impl Backend {
                 };
                 let mut deps_request = request.clone();
                 deps_request.text = text;
-                lists.push(only.as_ref().unwrap_or(deps_scope).search(&engine, &deps_request)?);
-            }
+                Ok(Some(only.as_ref().unwrap_or(deps_scope).search(engine, &deps_request)?))
+            };
+            let (lists, roots, deps_hits) = std::thread::scope(|threads| -> anyhow::Result<_> {
+                let deps = threads.spawn(|| deps_search(&engine));
+                // Each folder's hits, then each team repository's, as ranked lists.
+                let mut lists = Vec::new();
+                let mut roots: HashMap<String, PathBuf> = HashMap::new();
+                if scope.private() {
+                    for folder in folders.iter() {
+                        let snapshot = folder.snapshot();
+                        if !snapshot.ready() {
+                            continue;
+                        }
+                        let hits = engine.search_at(&folder.dataset, snapshot.version, &request)?;
+                        for hit in &hits {
+                            roots.entry(hit.id.clone()).or_insert_with(|| folder.root.clone());
+                        }
+                        lists.push(hits);
+                    }
+                }
+                for source in &sources {
+                    lists.push(engine.search_view(source, &request)?);
+                }
+                let deps_hits = deps.join().map_err(|_| anyhow::anyhow!("the dependency search panicked"))??;
+                Ok((lists, roots, deps_hits))
+            })?;
+            let mut lists = lists;
+            lists.extend(deps_hits);
             let hits = if scope == crate::query::federated::Scope::Private {
                 let mut hits: Vec<crate::query::Hit> = lists.into_iter().flatten().collect();
                 hits.sort_by(|a, b| b.score.total_cmp(&a.score));

@@ -78,7 +78,9 @@ pub struct Engine {
     /// Per dataset: the table version a connection was opened at, and that connection. A
     /// connection keeps its opened dataset (manifest, index metadata) cached, which makes
     /// repeated queries at one version several milliseconds cheaper than a fresh connection.
-    pinned: Mutex<std::collections::HashMap<String, (u64, Connection)>>,
+    /// Each behind its own lock, so that searches of different datasets (a folder, the
+    /// dependencies' catalog, a team mirror) run at the same time.
+    pinned: Mutex<std::collections::HashMap<String, Arc<Mutex<(u64, Connection)>>>>,
 }
 
 static SHARED: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
@@ -208,13 +210,22 @@ impl Engine {
 
     /// Runs `read` on the connection pinned to `version` of `dataset` (opened if needed).
     fn with_pinned<T>(&self, dataset: &str, version: u64, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut pinned = self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let stale = pinned.get(dataset).is_none_or(|(pinned_version, _)| *pinned_version != version);
-        if stale {
-            pinned.insert(dataset.to_string(), (version, self.connect()?));
+        let slot = {
+            let mut pinned = self.pinned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match pinned.get(dataset) {
+                Some(slot) => slot.clone(),
+                None => {
+                    let slot = Arc::new(Mutex::new((version, self.connect()?)));
+                    pinned.insert(dataset.to_string(), slot.clone());
+                    slot
+                }
+            }
+        };
+        let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.0 != version {
+            *slot = (version, self.connect()?);
         }
-        let (_, connection) = pinned.get(dataset).expect("inserted above");
-        read(connection)
+        read(&slot.1)
     }
 
     /// The symbols whose id starts with `prefix` at `version` (at most `limit`).
@@ -354,14 +365,62 @@ impl Engine {
         if prefixes.is_empty() {
             return Ok(Vec::new());
         }
+        self.name_entries_filtered(dataset, Some(prefixes), None)
+    }
+
+    /// The names that can match `query` in a name search (all of its characters in order,
+    /// ignoring case: every match tier is such a subsequence), optionally under `prefixes`.
+    /// Reads a fraction of a large table's names, so that a one-off search need not load them
+    /// all; `NameIndex` then ranks exactly as it would over every name.
+    pub fn name_entries_matching(
+        &self,
+        dataset: &str,
+        prefixes: Option<&[String]>,
+        query: &str,
+    ) -> Result<Vec<names::NameEntry>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return self.name_entries_filtered(dataset, prefixes, None);
+        }
+        let mut pattern = String::from("%");
+        for c in query.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+            pattern.push('%');
+        }
+        self.name_entries_filtered(dataset, prefixes, Some(&pattern))
+    }
+
+    fn name_entries_filtered(
+        &self,
+        dataset: &str,
+        prefixes: Option<&[String]>,
+        like: Option<&str>,
+    ) -> Result<Vec<names::NameEntry>> {
         let connection = self.connect()?;
-        let condition = vec!["starts_with(path, ?)"; prefixes.len()].join(" OR ");
+        let mut conditions = Vec::new();
+        let mut params: Vec<&dyn duckdb::ToSql> = Vec::new();
+        if let Some(prefixes) = prefixes {
+            if prefixes.is_empty() {
+                return Ok(Vec::new());
+            }
+            conditions.push(format!("({})", vec!["starts_with(path, ?)"; prefixes.len()].join(" OR ")));
+            params.extend(prefixes.iter().map(|p| p as &dyn duckdb::ToSql));
+        }
+        let like = like.map(str::to_string);
+        if let Some(like) = &like {
+            conditions.push("name ILIKE ? ESCAPE '\\'".to_string());
+            params.push(like as &dyn duckdb::ToSql);
+        }
+        let condition =
+            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         let sql = format!(
             "SELECT id, name, qualified_name, kind, language, path, parent, start_line, start_col, end_line, \
-             end_col, start_col_utf16, end_col_utf16 FROM '{}' WHERE {condition}",
+             end_col, start_col_utf16, end_col_utf16 FROM '{}'{condition}",
             sql_string(dataset)
         );
-        let params: Vec<&dyn duckdb::ToSql> = prefixes.iter().map(|p| p as &dyn duckdb::ToSql).collect();
         query_rows(&connection, &sql, &params, "scanning names")
     }
 

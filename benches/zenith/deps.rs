@@ -4,7 +4,8 @@
 //! 1. `znt deps index` into an empty cache: names ready, total, symbols, MiB of source, time per
 //!    MiB, table sizes, peak RSS (with `--embed`: embeddings too, time to fully embedded);
 //! 2. a second workspace with the same lock file: what it re-indexes (nothing) and its time;
-//! 3. a real `znt serve` on the repository with `lsp.symbol_scope = "all"`: `workspace/symbol`
+//! 3. the name ranking alone in-process, and one-off `znt symbols --scope deps` processes;
+//! 4. a real `znt serve` on the repository with `lsp.symbol_scope = "all"`: `workspace/symbol`
 //!    p50 / p99 at the default limit over the workspace's and every dependency's names, beside
 //!    the same queries with the workspace's names only (a second server, scope private), and
 //!    `zenith/search` hybrid with scope `all` (query embedding included) beside scope private.
@@ -302,7 +303,23 @@ pub fn run(args: &[String]) {
     );
     drop(names);
 
-    // 4. Through the real server.
+    // 4. One-off `znt symbols --scope deps` (the CLI reads only the names that can match).
+    let mut cli = Vec::new();
+    for query in NAME_QUERIES.iter().take(8) {
+        let started = Instant::now();
+        let output = znt(&deps, &repository)
+            .args(["symbols", query, "--scope", "deps", "--json", "--limit", "50"])
+            .output()
+            .expect("znt symbols");
+        assert!(matches!(output.status.code(), Some(0 | 1)), "znt symbols {query}");
+        cli.push(started.elapsed());
+    }
+    let (cli_p50, cli_max) = super::percentiles(&mut cli);
+    println!(
+        "\n## `znt symbols QUERY --scope deps --json` (one process per query, 8 queries)\np50 {cli_p50:.0} ms, max {cli_max:.0} ms"
+    );
+
+    // 5. Through the real server.
     let index_dir = scratch.path().join("index");
     let mut all = Lsp::start(&deps, &repository, &index_dir, "all");
     all.wait("the workspace index", Duration::from_secs(1800), ready);

@@ -112,7 +112,8 @@ pub(super) fn symbols(
     let mut deps = None;
     if scope.deps() {
         let (scope, deps_query) = dependency_scope(workspace, package.as_deref(), &query)?;
-        let names = NameIndex::new(scope.name_entries(&engine)?);
+        // Only the names that can match: a one-off search over millions of names.
+        let names = NameIndex::new(scope.name_entries_matching(&engine, deps_query)?);
         for mut m in names.search(deps_query, limit) {
             if let Some((source, inner)) = scope.locate(&m.entry.path) {
                 let key = source.package.key();

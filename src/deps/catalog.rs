@@ -148,6 +148,20 @@ pub struct DepsScope {
     pub dataset: String,
     pub packages: HashMap<String, PackageSource>,
     keys: HashSet<String>,
+    /// Changes with every catalog commit: searches at one stamp share a DuckDB connection
+    /// (and its opened dataset and indexes) instead of opening the catalog each time.
+    stamp: u64,
+}
+
+/// The catalog's commit stamp: its manifests' count and their directory's modification time.
+fn catalog_stamp(dataset: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let versions = std::path::Path::new(dataset).join("_versions");
+    let modified = std::fs::metadata(&versions).and_then(|m| m.modified()).ok();
+    let count = std::fs::read_dir(&versions).map(|entries| entries.count()).unwrap_or(0);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (modified, count).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl DepsScope {
@@ -163,7 +177,8 @@ impl DepsScope {
             .filter_map(|(key, root)| Some((key.clone(), PackageSource { package: Package::from_key(&key)?, root })))
             .collect();
         let keys = packages.keys().cloned().collect();
-        Some(DepsScope { dataset, packages, keys })
+        let stamp = catalog_stamp(&dataset);
+        Some(DepsScope { dataset, packages, keys, stamp })
     }
 
     /// The union of several workspaces' scopes (an editor with several folders).
@@ -205,7 +220,7 @@ impl DepsScope {
             return None;
         }
         let keys = packages.keys().cloned().collect();
-        Some(DepsScope { dataset: self.dataset.clone(), packages, keys })
+        Some(DepsScope { dataset: self.dataset.clone(), packages, keys, stamp: self.stamp })
     }
 
     /// `serde::Deserializer` → (the scope of `serde`, `Deserializer`) when `serde` is a
@@ -237,7 +252,7 @@ impl DepsScope {
         } else {
             wide.limit = request.limit.max(1) * 4;
         }
-        let mut hits = engine.search(&self.dataset, &wide)?;
+        let mut hits = engine.search_at(&self.dataset, self.stamp, &wide)?;
         hits.retain_mut(|hit| {
             let Some(key) = key_of(&hit.path, &self.keys) else { return false };
             let inner = hit.path[key.len() + 1..].to_string();
@@ -253,6 +268,18 @@ impl DepsScope {
         });
         hits.truncate(request.limit.max(1));
         Ok(hits)
+    }
+
+    /// The names of the workspace's package versions that can match `query` (see
+    /// [`Engine::name_entries_matching`]): one search without loading millions of names.
+    pub fn name_entries_matching(&self, engine: &Engine, query: &str) -> anyhow::Result<Vec<NameEntry>> {
+        if self.keys.len() <= 16 {
+            let prefixes: Vec<String> = self.keys.iter().map(|key| format!("{key}/")).collect();
+            return Ok(engine.name_entries_matching(&self.dataset, Some(&prefixes), query)?);
+        }
+        let mut entries = engine.name_entries_matching(&self.dataset, None, query)?;
+        entries.retain(|entry| key_of(&entry.path, &self.keys).is_some());
+        Ok(entries)
     }
 
     /// The names of the workspace's package versions (catalog paths), for a name index.

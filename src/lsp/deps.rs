@@ -93,16 +93,13 @@ pub(super) fn dependency_uri(scope: &DepsScope, key: &str, inner: &str) -> Optio
 /// Name matches of the dependencies for `query` (`serde::Deserializer` restricts to `serde`).
 pub(super) fn search_names(names: &DepsNames, query: &str, limit: usize) -> Vec<DepMatch> {
     let Some(scope) = names.scope.as_deref() else { return Vec::new() };
-    let (only, text, wanted) = match scope.split_query(query) {
-        // The index holds every package: look further, keep the named package's names.
-        Some((only, rest)) => (Some(only), rest, limit.saturating_mul(20)),
-        None => (None, query, limit),
+    let (only, text) = match scope.split_query(query) {
+        Some((only, rest)) => (Some(only), rest),
+        None => (None, query),
     };
+    let keep = |entry: &crate::query::names::NameEntry| only.as_ref().is_none_or(|only| only.contains(&entry.path));
     let mut found = Vec::new();
-    for mut m in names.index.search(text, wanted) {
-        if only.as_ref().is_some_and(|only| !only.contains(&m.entry.path)) {
-            continue;
-        }
+    for mut m in names.index.search_where(text, limit, &keep) {
         let Some((source, inner)) = scope.locate(&m.entry.path) else { continue };
         let key = source.package.key();
         let label = format!("{} {}", source.package.name, source.package.version);
@@ -110,9 +107,6 @@ pub(super) fn search_names(names: &DepsNames, query: &str, limit: usize) -> Vec<
         let Some(uri) = dependency_uri(scope, &key, &inner) else { continue };
         m.entry.path = inner;
         found.push(DepMatch { found: m, label, uri });
-        if found.len() >= limit {
-            break;
-        }
     }
     found
 }

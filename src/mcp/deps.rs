@@ -100,16 +100,12 @@ pub(super) fn symbol_lines(
         Some((only, rest)) => (Some(only), rest),
         None => (None, query),
     };
-    let window =
-        if only.is_some() || filters.kind.is_some() || filters.language.is_some() { limit * 50 } else { limit };
-    let matches: Vec<_> = index
-        .search(text, window.max(limit))
-        .into_iter()
-        .filter(|m| only.as_ref().is_none_or(|only| only.contains(&m.entry.path)))
-        .filter(|m| filters.kind.as_ref().is_none_or(|kind| m.entry.kind.eq_ignore_ascii_case(kind)))
-        .filter(|m| filters.language.as_ref().is_none_or(|language| m.entry.language.eq_ignore_ascii_case(language)))
-        .take(limit)
-        .collect();
+    let keep = |entry: &crate::query::names::NameEntry| {
+        only.as_ref().is_none_or(|only| only.contains(&entry.path))
+            && filters.kind.as_ref().is_none_or(|kind| entry.kind.eq_ignore_ascii_case(kind))
+            && filters.language.as_ref().is_none_or(|language| entry.language.eq_ignore_ascii_case(language))
+    };
+    let matches = index.search_where(text, limit, &keep);
     let ids: Vec<String> = matches.iter().map(|m| m.entry.id.clone()).collect();
     // Ids repeat across versions of one package: a row is matched by id and path.
     let rows = engine.symbols_by_ids_latest(&scope.dataset, &ids).map_err(|e| format!("{e:#}"))?;

@@ -187,9 +187,9 @@ impl FileNames {
     }
 
     /// Every match, unranked (the overlay is small).
-    fn scan<'a>(&'a self, query: &Query, found: &mut Vec<(i64, MatchTier, &'a NameEntry)>) {
+    fn scan<'a>(&'a self, query: &Query, keep: Keep, found: &mut Vec<(i64, MatchTier, &'a NameEntry)>) {
         for (index, entry) in self.entries.iter().enumerate() {
-            if !query.may_match(self.masks[index], self.uppers[index]) {
+            if !query.may_match(self.masks[index], self.uppers[index]) || !keep(entry) {
                 continue;
             }
             if let Some(tier) = query.classify(&entry.name, &self.lower[index], self.starts[index]) {
@@ -270,6 +270,9 @@ fn word_boundary_match_ascii(name: &[u8], starts: u128, query: &[u8], case_sensi
     true
 }
 
+/// Which entries a search may return.
+type Keep<'k> = &'k dyn Fn(&NameEntry) -> bool;
+
 /// Names per 64-entry block of the base, for skipping blocks by character set.
 const BLOCK: usize = 64;
 
@@ -342,17 +345,24 @@ impl Base {
         self.names.entries.len()
     }
 
-    /// False when the entry's file is superseded (its bit is set in `dead`).
-    fn alive(&self, dead: &[u64], index: usize) -> bool {
+    /// False when the entry's file is superseded (its bit is set in `dead`) or the caller
+    /// does not want it.
+    fn alive(&self, dead: &[u64], keep: Keep, index: usize) -> bool {
         let file = self.file_of[index] as usize;
-        dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
+        dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0) && keep(&self.names.entries[index])
     }
 
     /// The best `limit` live matches of the base, possibly with more of the top tiers: every
     /// exact and prefix match, then word-boundary, substring and subsequence matches in rank
     /// order until `limit` is reached.
-    fn search<'a>(&'a self, query: &Query, limit: usize, dead: &[u64]) -> Vec<(i64, MatchTier, &'a NameEntry)> {
-        let alive = |index: usize| self.alive(dead, index);
+    fn search<'a>(
+        &'a self,
+        query: &Query,
+        limit: usize,
+        dead: &[u64],
+        keep: Keep,
+    ) -> Vec<(i64, MatchTier, &'a NameEntry)> {
+        let alive = |index: usize| self.alive(dead, keep, index);
         let names = &self.names;
         let mut found = Vec::new();
         if query.text.is_empty() {
@@ -592,7 +602,7 @@ impl NameIndex {
     fn live_entries(&self) -> Vec<NameEntry> {
         let dead = &self.dead;
         let base = &self.base;
-        let alive = |index: usize| base.alive(dead, index);
+        let alive = |index: usize| base.alive(dead, &|_| true, index);
         let mut entries: Vec<NameEntry> =
             base.names.entries.iter().enumerate().filter(|(i, _)| alive(*i)).map(|(_, e)| e.clone()).collect();
         for file in self.overlay.values() {
@@ -611,11 +621,17 @@ impl NameIndex {
 
     /// The best `limit` matches for `query`, ranked. An empty query lists types first.
     pub fn search(&self, query: &str, limit: usize) -> Vec<NameMatch> {
+        self.search_where(query, limit, &|_| true)
+    }
+
+    /// The best `limit` matches among the entries `keep` accepts (e.g. one package's), ranked
+    /// as [`NameIndex::search`] ranks them: the limit counts accepted entries only.
+    pub fn search_where(&self, query: &str, limit: usize, keep: Keep) -> Vec<NameMatch> {
         let query = Query::new(query.trim());
         let limit = limit.max(1);
-        let mut found = self.base.search(&query, limit, &self.dead);
+        let mut found = self.base.search(&query, limit, &self.dead, keep);
         for file in self.overlay.values() {
-            file.scan(&query, &mut found);
+            file.scan(&query, keep, &mut found);
         }
         let limit = limit.min(found.len());
         if limit == 0 {
@@ -906,6 +922,9 @@ mod tests {
             "bookfor", "fo2",
         ];
         let check = |index: &NameIndex, live: &[NameEntry]| {
+            // A filtered search ranks as the full scan of the kept entries does.
+            let keep = |e: &NameEntry| e.path.starts_with("dir3/");
+            let kept: Vec<NameEntry> = live.iter().filter(|e| keep(e)).cloned().collect();
             for query in queries {
                 for limit in [1, 7, 50, 5000] {
                     assert_eq!(
@@ -913,6 +932,12 @@ mod tests {
                         brute_force(live, query, limit),
                         "query {query:?} limit {limit}"
                     );
+                    let filtered: Vec<_> = index
+                        .search_where(query, limit, &keep)
+                        .into_iter()
+                        .map(|m| (m.entry.name, m.entry.path, m.tier))
+                        .collect();
+                    assert_eq!(filtered, brute_force(&kept, query, limit), "kept: query {query:?} limit {limit}");
                 }
             }
         };

@@ -174,6 +174,22 @@ fn cargo_dependencies_come_from_the_registry_sources_with_their_public_api_only(
     let private = machine.found(&ws, &["symbols", "parse_whitespace", "--package", "serde_json", "--json"]);
     assert!(private.iter().all(|h| h["name"] != "parse_whitespace"), "{private:?}");
 
+    // A one-off name search reads only the names that can match; it ranks exactly as the
+    // index over every name does (the server's).
+    let scope = zenith::deps::DepsScope::load(&zenith::deps::Cache::at(machine.deps_dir()), &ws).unwrap();
+    let engine = crate::support::engine();
+    let every = zenith::query::names::NameIndex::new(scope.name_entries(&engine).unwrap());
+    for query in ["from_str", "Deserializer", "de", "ws", "to_Str", "i%", "a_b", "\\", "Ser::v", ""] {
+        let matching = scope.name_entries_matching(&engine, query).unwrap();
+        assert!(query.is_empty() || matching.len() < every.len(), "{query:?} read every name");
+        let narrow = zenith::query::names::NameIndex::new(matching);
+        let names = |index: &zenith::query::names::NameIndex| -> Vec<(String, String, u32)> {
+            index.search(query, 200).into_iter().map(|m| (m.entry.name, m.entry.path, m.entry.start_line)).collect()
+        };
+        assert_eq!(names(&narrow), names(&every), "{query:?}");
+    }
+    assert!(every.search("from_str", 10).iter().any(|m| m.entry.name == "from_str"));
+
     // Full-text search over dependencies names the package of each hit.
     let found = machine.json(
         &ws,
