@@ -671,7 +671,7 @@ async fn embed_packages(
         store.update_rows(&symbols).await?;
         manifest.embedded = symbols.len();
         cache.write_manifest(&dir, &manifest)?;
-        catalog::replace_package(catalog, &manifest.package, symbols).await?;
+        catalog::replace_package(cache, catalog, &manifest.package, symbols).await?;
     }
     Ok(done)
 }

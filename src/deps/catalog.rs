@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{Cache, Package};
 use crate::query::names::NameEntry;
-use crate::query::{Engine, Hit, SearchRequest};
+use crate::query::{Engine, Hit, SearchMode, SearchRequest};
 use crate::store::{Store, StoreConfig};
 use crate::symbols::Symbol;
 
@@ -67,7 +67,23 @@ pub async fn sync(cache: &Cache) -> anyhow::Result<Store> {
         }
     }
     commit(&catalog, &mut paths, &mut rows).await?;
+    mark_vectors(cache, manifests.iter().any(|m| m.embedded > 0))?;
     Ok(catalog)
+}
+
+/// The marker beside the catalog's table that says some of its rows have vectors: until then
+/// a semantic search of the dependencies has nothing to find, and hybrid is full-text.
+fn vectors_marker(catalog_dir: &std::path::Path) -> PathBuf {
+    catalog_dir.join("has-vectors")
+}
+
+fn mark_vectors(cache: &Cache, present: bool) -> std::io::Result<()> {
+    let marker = vectors_marker(std::path::Path::new(&cache.catalog_uri()));
+    match (present, marker.exists()) {
+        (true, false) => std::fs::write(marker, b""),
+        (false, true) => std::fs::remove_file(marker),
+        _ => Ok(()),
+    }
 }
 
 async fn commit(catalog: &Store, paths: &mut Vec<String>, rows: &mut Vec<Symbol>) -> anyhow::Result<()> {
@@ -124,10 +140,20 @@ pub(super) async fn maintain(catalog: &Store) -> anyhow::Result<()> {
 }
 
 /// Replaces one package version's rows in the catalog (after its vectors were filled in).
-pub(super) async fn replace_package(catalog: &Store, package: &Package, symbols: Vec<Symbol>) -> anyhow::Result<()> {
+pub(super) async fn replace_package(
+    cache: &Cache,
+    catalog: &Store,
+    package: &Package,
+    symbols: Vec<Symbol>,
+) -> anyhow::Result<()> {
+    let embedded = symbols.iter().any(|s| s.embedding.is_some());
     let mut rows = prefixed(package, symbols);
     let mut paths: Vec<String> = rows.iter().map(|s| s.path.clone()).collect();
-    commit(catalog, &mut paths, &mut rows).await
+    commit(catalog, &mut paths, &mut rows).await?;
+    if embedded {
+        mark_vectors(cache, true)?;
+    }
+    Ok(())
 }
 
 /// A package version as a workspace sees it: the package and its sources on disk (when there).
@@ -151,6 +177,8 @@ pub struct DepsScope {
     /// Changes with every catalog commit: searches at one stamp share a DuckDB connection
     /// (and its opened dataset and indexes) instead of opening the catalog each time.
     stamp: u64,
+    /// Whether any catalog row has a vector yet (names come first, vectors later).
+    vectors: bool,
 }
 
 /// The catalog's commit stamp: its manifests' count and their directory's modification time.
@@ -178,7 +206,8 @@ impl DepsScope {
             .collect();
         let keys = packages.keys().cloned().collect();
         let stamp = catalog_stamp(&dataset);
-        Some(DepsScope { dataset, packages, keys, stamp })
+        let vectors = vectors_marker(std::path::Path::new(&cache.catalog_uri())).exists();
+        Some(DepsScope { dataset, packages, keys, stamp, vectors })
     }
 
     /// The union of several workspaces' scopes (an editor with several folders).
@@ -220,7 +249,7 @@ impl DepsScope {
             return None;
         }
         let keys = packages.keys().cloned().collect();
-        Some(DepsScope { dataset: self.dataset.clone(), packages, keys, stamp: self.stamp })
+        Some(DepsScope { dataset: self.dataset.clone(), packages, keys, stamp: self.stamp, vectors: self.vectors })
     }
 
     /// `serde::Deserializer` → (the scope of `serde`, `Deserializer`) when `serde` is a
@@ -245,6 +274,14 @@ impl DepsScope {
     /// `path` is inside its package, and `package` names it.
     pub fn search(&self, engine: &Engine, request: &SearchRequest) -> anyhow::Result<Vec<Hit>> {
         let mut wide = request.clone();
+        if !self.vectors {
+            // Names only so far: the vector side would scan a million empty rows for nothing.
+            match wide.mode {
+                SearchMode::Semantic => return Ok(Vec::new()),
+                SearchMode::Hybrid => wide.mode = SearchMode::Fulltext,
+                SearchMode::Fulltext => {}
+            }
+        }
         // A single-package scope is a path prefix; the catalog's own filters do the work.
         if self.packages.len() == 1 {
             let key = self.packages.keys().next().expect("one package");
