@@ -301,6 +301,23 @@ pub fn run(args: &[String]) {
          p50 {rank_p50:.2} ms, p99 {rank_p99:.2} ms",
         names.len()
     );
+    // Per query, at the server's share for dependencies (a quarter of the default limit).
+    let mut slowest: Vec<(f64, &str)> = NAME_QUERIES
+        .iter()
+        .map(|query| {
+            let mut times: Vec<Duration> = (0..9)
+                .map(|_| {
+                    let started = Instant::now();
+                    std::hint::black_box(names.search(query, 250));
+                    started.elapsed()
+                })
+                .collect();
+            (super::percentiles(&mut times).0, *query)
+        })
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let shown: Vec<String> = slowest.iter().take(6).map(|(ms, q)| format!("{q:?} {ms:.2} ms")).collect();
+    println!("slowest queries at limit 250 (median of 9): {}", shown.join(", "));
     drop(names);
 
     // 4. One-off `znt symbols --scope deps` (the CLI reads only the names that can match).
