@@ -366,8 +366,9 @@ impl Zenith {
             })
             .await?;
         }
-        if scope.deps() {
-            let deps_scope = deps::scope(&self.state.root, args.package.as_deref())?;
+        let deps_scope =
+            if scope.deps() { deps::scope(&self.state.root, scope, args.package.as_deref())? } else { None };
+        if let Some(deps_scope) = deps_scope {
             let filters = filters(args.kind, args.language, None);
             let state = self.state.clone();
             let whole = args.package.is_none();
@@ -414,7 +415,7 @@ impl Zenith {
             (_, scope) => scope.unwrap_or_default(),
         };
         let deps_scope =
-            if scope.deps() { Some(deps::scope(&self.state.root, args.package.as_deref())?) } else { None };
+            if scope.deps() { deps::scope(&self.state.root, scope, args.package.as_deref())? } else { None };
         let workspace = if scope.workspace() {
             let (folder, snapshot) = self.state.ready_snapshot().await?;
             Some((folder.dataset.clone(), snapshot.version))

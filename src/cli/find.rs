@@ -23,29 +23,34 @@ enum Origin {
 }
 
 /// The dependency side of a command: the workspace's scope, narrowed to `--package` or to the
-/// package a `name::rest` query names. Returns the scope and the query to search it with.
+/// package a `name::rest` query names. Returns the scope and the query to search it with;
+/// `None` for scope `all` (every tier there is) when the dependencies were never indexed.
 fn dependency_scope<'q>(
     workspace: &Path,
+    scope: Scope,
     package: Option<&str>,
     query: &'q str,
-) -> anyhow::Result<(DepsScope, &'q str)> {
+) -> anyhow::Result<Option<(DepsScope, &'q str)>> {
     let cache = crate::deps::Cache::open();
-    let scope = DepsScope::load(&cache, workspace).ok_or_else(|| {
-        anyhow::anyhow!(
+    let Some(deps) = DepsScope::load(&cache, workspace) else {
+        if scope == Scope::All && package.is_none() {
+            return Ok(None);
+        }
+        anyhow::bail!(
             "the dependencies of {} are not indexed yet: run `znt deps index` (or keep `znt serve` / `znt daemon` running)",
             workspace.display()
         )
-    })?;
+    };
     if let Some(name) = package {
-        let only = scope
+        let only = deps
             .only(name)
             .ok_or_else(|| anyhow::anyhow!("no indexed dependency is called {name:?} (see `znt deps status`)"))?;
-        return Ok((only, query));
+        return Ok(Some((only, query)));
     }
-    Ok(match scope.split_query(query) {
+    Ok(Some(match deps.split_query(query) {
         Some((only, rest)) => (only, rest),
-        None => (scope, query),
-    })
+        None => (deps, query),
+    }))
 }
 
 /// `package` / `version` / `ecosystem` / `file` fields of a dependency result.
@@ -110,11 +115,11 @@ pub(super) fn symbols(
         );
     }
     let mut deps = None;
-    if scope.deps() {
-        let (scope, deps_query) = dependency_scope(workspace, package.as_deref(), &query)?;
+    let deps_side = if scope.deps() { dependency_scope(workspace, scope, package.as_deref(), &query)? } else { None };
+    if let Some((scope, deps_query)) = deps_side {
         // Only the names that can match: a one-off search over millions of names.
         let names = NameIndex::new(scope.name_entries_matching(&engine, deps_query)?);
-        for mut m in names.search(deps_query, limit) {
+        for mut m in names.search_strict(deps_query, limit, &|_| true) {
             if let Some((source, inner)) = scope.locate(&m.entry.path) {
                 let key = source.package.key();
                 m.entry.path = inner.to_string();
@@ -220,7 +225,7 @@ pub(super) fn search(
         Some(store) => query_engine(store)?,
         None => Engine::shared()?,
     };
-    let deps = if scope.deps() { Some(dependency_scope(workspace, package.as_deref(), &query)?) } else { None };
+    let deps = if scope.deps() { dependency_scope(workspace, scope, package.as_deref(), &query)? } else { None };
     let vector = match mode {
         SearchMode::Fulltext => None,
         SearchMode::Semantic | SearchMode::Hybrid => {

@@ -99,7 +99,7 @@ pub(super) fn search_names(names: &DepsNames, query: &str, limit: usize) -> Vec<
     };
     let keep = |entry: &crate::query::names::NameEntry| only.as_ref().is_none_or(|only| only.contains(&entry.path));
     let mut found = Vec::new();
-    for mut m in names.index.search_where(text, limit, &keep) {
+    for mut m in names.index.search_strict(text, limit, &keep) {
         let Some((source, inner)) = scope.locate(&m.entry.path) else { continue };
         let key = source.package.key();
         let label = format!("{} {}", source.package.name, source.package.version);

@@ -40,17 +40,25 @@ pub(super) struct DepsNames {
 }
 
 /// The workspace's dependency scope, narrowed to `package`; a tool error says what to run.
-pub(super) fn scope(workspace: &std::path::Path, package: Option<&str>) -> Result<DepsScope, String> {
-    let scope = DepsScope::load(&Cache::open(), workspace).ok_or_else(|| {
-        "the dependencies are not indexed yet: run `znt deps index` in the workspace (a running `znt serve` or \
-         `znt daemon` does it by itself)"
-            .to_string()
-    })?;
+/// `None` for scope `all` (every tier there is) while the dependencies were never indexed.
+pub(super) fn scope(
+    workspace: &std::path::Path,
+    tool_scope: ToolScope,
+    package: Option<&str>,
+) -> Result<Option<DepsScope>, String> {
+    let Some(scope) = DepsScope::load(&Cache::open(), workspace) else {
+        if tool_scope == ToolScope::All && package.is_none() {
+            return Ok(None);
+        }
+        return Err("the dependencies are not indexed yet: run `znt deps index` in the workspace (a running \
+                    `znt serve` or `znt daemon` does it by itself)"
+            .to_string());
+    };
     match package {
-        Some(name) => scope.only(name.trim()).ok_or_else(|| {
+        Some(name) => scope.only(name.trim()).map(Some).ok_or_else(|| {
             format!("no indexed dependency is called `{name}` (`znt deps status` lists them and why some are missing)")
         }),
-        None => Ok(scope),
+        None => Ok(Some(scope)),
     }
 }
 
@@ -105,7 +113,7 @@ pub(super) fn symbol_lines(
             && filters.kind.as_ref().is_none_or(|kind| entry.kind.eq_ignore_ascii_case(kind))
             && filters.language.as_ref().is_none_or(|language| entry.language.eq_ignore_ascii_case(language))
     };
-    let matches = index.search_where(text, limit, &keep);
+    let matches = index.search_strict(text, limit, &keep);
     let ids: Vec<String> = matches.iter().map(|m| m.entry.id.clone()).collect();
     // Ids repeat across versions of one package: a row is matched by id and path.
     let rows = engine.symbols_by_ids_latest(&scope.dataset, &ids).map_err(|e| format!("{e:#}"))?;

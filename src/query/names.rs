@@ -270,6 +270,11 @@ fn word_boundary_match_ascii(name: &[u8], starts: u128, query: &[u8], case_sensi
     true
 }
 
+/// The lowest tier a strict search returns for a (non-empty) query.
+fn strict_tier(query: &Query) -> MatchTier {
+    if query.lower.len() >= 3 { MatchTier::Substring } else { MatchTier::WordBoundary }
+}
+
 /// Which entries a search may return.
 type Keep<'k> = &'k dyn Fn(&NameEntry) -> bool;
 
@@ -361,6 +366,7 @@ impl Base {
         limit: usize,
         dead: &[u64],
         keep: Keep,
+        strict: bool,
     ) -> Vec<(i64, MatchTier, &'a NameEntry)> {
         let alive = |index: usize| self.alive(dead, keep, index);
         let names = &self.names;
@@ -393,9 +399,6 @@ impl Base {
         let first = by_name(0, &|lower| lower < query.lower.as_str());
         let exact_end = by_name(first, &|lower| lower == query.lower);
         let prefix_end = by_name(exact_end, &|lower| lower.starts_with(&query.lower));
-        let mut push = |index: usize, tier: MatchTier| {
-            found.push(hit(index, tier));
-        };
         // In this range every live name is an exact or prefix match case-insensitively; a
         // case-sensitive query also needs the case to match (the rest are found later).
         let prefix_or_better = |index: usize| {
@@ -413,16 +416,47 @@ impl Base {
             }
         };
         let prefixes = &self.by_name[exact_end..prefix_end];
+        // Exact names are in rank order here (the sort by name is stable over the rank order),
+        // the case-exact ones ranked first: `limit` of those end the search, and more than
+        // `limit` of the others can never be needed. (`new` has tens of thousands in a large
+        // dependency set.)
+        let (mut case_exact, mut other) = (0, 0);
         for &index in &self.by_name[first..exact_end] {
-            if let Some(tier) = prefix_or_better(index as usize) {
-                push(index as usize, tier);
+            let index = index as usize;
+            let Some(tier) = prefix_or_better(index) else { continue };
+            if names.entries[index].name.starts_with(query.text) {
+                found.push(hit(index, tier));
+                case_exact += 1;
+                if case_exact == limit {
+                    return found;
+                }
+            } else if other < limit {
+                found.push(hit(index, tier));
+                other += 1;
             }
         }
+        let mut push = |index: usize, tier: MatchTier| {
+            found.push(hit(index, tier));
+        };
         if prefixes.len() <= 4 * limit.max(PREFIX_RANGE_MIN) || prefixes.len() < self.len() / 16 {
-            for &index in prefixes {
-                if let Some(tier) = prefix_or_better(index as usize) {
-                    push(index as usize, tier);
-                }
+            // Rank within the range is (tier, case-exact) then array order, so only its best
+            // `limit` can reach the result: select those by a cheap key before scoring any.
+            let mut keys: Vec<u64> = prefixes
+                .iter()
+                .filter_map(|&index| {
+                    let tier = prefix_or_better(index as usize)?;
+                    let case_exact = names.entries[index as usize].name.starts_with(query.text);
+                    Some(((8 - tier as u64) << 33) | (u64::from(!case_exact) << 32) | u64::from(index))
+                })
+                .collect();
+            if keys.len() > limit {
+                keys.select_nth_unstable(limit - 1);
+                keys.truncate(limit);
+            }
+            for key in keys {
+                let index = (key & u64::from(u32::MAX)) as usize;
+                let tier = prefix_or_better(index).expect("kept above");
+                push(index, tier);
             }
         } else {
             // A short, common prefix: walk in rank order instead, until `limit` case-exact
@@ -497,6 +531,10 @@ impl Base {
                     }
                 }
             }
+        }
+        if strict {
+            // No scattered matches: the scan below is what costs on millions of names.
+            return found;
         }
         // Subsequence (and, for short queries, substring): scan in rank order, skipping blocks
         // by character set, until enough are found; the first seen are the best of their tier.
@@ -627,11 +665,27 @@ impl NameIndex {
     /// The best `limit` matches among the entries `keep` accepts (e.g. one package's), ranked
     /// as [`NameIndex::search`] ranks them: the limit counts accepted entries only.
     pub fn search_where(&self, query: &str, limit: usize, keep: Keep) -> Vec<NameMatch> {
+        self.search_in(query, limit, keep, false)
+    }
+
+    /// Like [`NameIndex::search_where`] without scattered matches: a query of three or more
+    /// characters must occur in the name (substring or better), a shorter one must start its
+    /// words. For millions of dependency names, where a scattered match is noise and finding
+    /// them means looking at every name.
+    pub fn search_strict(&self, query: &str, limit: usize, keep: Keep) -> Vec<NameMatch> {
+        self.search_in(query, limit, keep, true)
+    }
+
+    fn search_in(&self, query: &str, limit: usize, keep: Keep, strict: bool) -> Vec<NameMatch> {
         let query = Query::new(query.trim());
         let limit = limit.max(1);
-        let mut found = self.base.search(&query, limit, &self.dead, keep);
+        let mut found = self.base.search(&query, limit, &self.dead, keep, strict);
         for file in self.overlay.values() {
             file.scan(&query, keep, &mut found);
+        }
+        if strict && !query.text.is_empty() {
+            let lowest = strict_tier(&query);
+            found.retain(|(_, tier, _)| *tier >= lowest);
         }
         let limit = limit.min(found.len());
         if limit == 0 {
@@ -938,6 +992,17 @@ mod tests {
                         .map(|m| (m.entry.name, m.entry.path, m.tier))
                         .collect();
                     assert_eq!(filtered, brute_force(&kept, query, limit), "kept: query {query:?} limit {limit}");
+                    let strict: Vec<_> = index
+                        .search_strict(query, limit, &keep)
+                        .into_iter()
+                        .map(|m| (m.entry.name, m.entry.path, m.tier))
+                        .collect();
+                    let lowest =
+                        if query.is_empty() { MatchTier::Subsequence } else { strict_tier(&Query::new(query)) };
+                    let mut expected = brute_force(&kept, query, usize::MAX);
+                    expected.retain(|(_, _, tier)| *tier >= lowest);
+                    expected.truncate(limit);
+                    assert_eq!(strict, expected, "strict: query {query:?} limit {limit}");
                 }
             }
         };

@@ -113,6 +113,12 @@ async def test_each_tool_answers_on_a_real_workspace(tmp_path):
         source = (workspace / "src/daemon.rs").read_text().splitlines()
         assert "fn reconcile_paths(" in source[line - 1] or "fn reconcile_paths(" in "\n".join(source[line - 1 : line + 3])
         symbol_id = re.search(r"#([0-9a-f]{12})", first).group(1)
+        # Scope "all" is every tier there is: with no dependency indexed it is the workspace's.
+        for tool in ("search_symbols", "search_code"):
+            is_error, text = await call(session, tool, {"query": "reconcile_paths", "scope": "all"})
+            assert not is_error and "daemon::reconcile_paths" in text, text
+        is_error, text = await call(session, "search_symbols", {"query": "reconcile_paths", "scope": "deps"})
+        assert is_error and "znt deps index" in text, text
 
         # Filters apply to names too.
         is_error, text = await call(session, "search_symbols", {"query": "Store", "kind": "struct", "limit": 5})
