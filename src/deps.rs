@@ -294,7 +294,8 @@ pub struct DepsStatus {
     pub table_bytes: u64,
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+/// The bytes of every file under `dir` (a table's size on disk).
+pub fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0;
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {

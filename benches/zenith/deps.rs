@@ -84,18 +84,7 @@ fn index(deps: &Path, workspace: &Path, embed: bool) -> (Value, f64, f64) {
 }
 
 fn dir_mib(dir: &Path) -> f64 {
-    let mut total = 0u64;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            match entry.metadata() {
-                Ok(m) if m.is_dir() => pending.push(entry.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total as f64 / (1024.0 * 1024.0)
+    zenith::deps::dir_bytes(dir) as f64 / (1024.0 * 1024.0)
 }
 
 /// A `znt serve` process with one workspace folder, spoken to over stdio.

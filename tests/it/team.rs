@@ -351,7 +351,10 @@ fn nothing_private_reaches_the_bucket() {
 fn a_remote_that_is_down_fails_fast_and_local_answers_go_on() {
     let (server, _base, ws, mut machine) = team_setup("zenith-down", "example.test/team/down");
     machine.run(&ws, &["index", "--no-embed", "--no-team"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port below the ephemeral range is never handed to a parallel test's server (a freed
+    // ephemeral port can be, and then "unreachable" would be answered by that server).
+    let port = 1;
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "something listens on port {port}");
     let cases = [
         ("unreachable", format!("http://127.0.0.1:{port}"), "s3://zenith-down/team"),
         ("bucket does not exist", server.endpoint.clone(), "s3://no-such-bucket/down"),
