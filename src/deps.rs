@@ -425,7 +425,7 @@ pub async fn index(
     let mut uses = Uses { workspace: workspace.clone(), packages: BTreeMap::new(), updated_at: now_micros() };
     // Rows of an interrupted run go first, so what is appended below is never doubled.
     let catalog = catalog::sync(cache).await?;
-    let mut appender = catalog::Appender::new(&catalog);
+    let mut appender = catalog::Appender::new(cache, &catalog);
     let total = required.len();
     // A remote that fails once is not asked again in this run (each ask would wait for it).
     let mut remote = run.remote;

@@ -2,7 +2,7 @@
 //! the package's key), and the read side of the dependency tier (`DepsScope`).
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Cache, Package};
 use crate::query::names::NameEntry;
@@ -50,6 +50,7 @@ pub async fn sync(cache: &Cache) -> anyhow::Result<Store> {
             None => orphans.push(path),
         }
     }
+    let mut names_changed = !orphans.is_empty();
     let mut paths: Vec<String> = orphans;
     let mut rows: Vec<Symbol> = Vec::new();
     for manifest in &manifests {
@@ -57,6 +58,7 @@ pub async fn sync(cache: &Cache) -> anyhow::Result<Store> {
         if held.get(&key) == Some(&(manifest.symbols, manifest.embedded)) {
             continue;
         }
+        names_changed |= held.get(&key).map(|counts| counts.0) != Some(manifest.symbols);
         let table = Store::open(&StoreConfig::existing(cache.table_dir(&manifest.package).to_string_lossy())).await?;
         let symbols = prefixed(&manifest.package, table.all_symbols().await?);
         paths.extend(paths_of.remove(&key).unwrap_or_default());
@@ -68,7 +70,20 @@ pub async fn sync(cache: &Cache) -> anyhow::Result<Store> {
     }
     commit(&catalog, &mut paths, &mut rows).await?;
     mark_vectors(cache, manifests.iter().any(|m| m.embedded > 0))?;
+    if names_changed {
+        touch_names(&names_marker(Path::new(&cache.catalog_uri())))?;
+    }
     Ok(catalog)
+}
+
+/// The marker rewritten whenever the catalog's names change (rows added or removed, not
+/// vectors filled in): in-memory name indexes reload on it, not on every embedding commit.
+fn names_marker(catalog_dir: &Path) -> PathBuf {
+    catalog_dir.join("names-changed")
+}
+
+fn touch_names(marker: &Path) -> std::io::Result<()> {
+    std::fs::write(marker, crate::deps::now_micros().to_string())
 }
 
 /// The marker beside the catalog's table that says some of its rows have vectors: until then
@@ -104,11 +119,12 @@ async fn commit(catalog: &Store, paths: &mut Vec<String>, rows: &mut Vec<Symbol>
 pub(super) struct Appender<'c> {
     catalog: &'c Store,
     rows: Vec<Symbol>,
+    names_marker: PathBuf,
 }
 
 impl<'c> Appender<'c> {
-    pub fn new(catalog: &'c Store) -> Self {
-        Appender { catalog, rows: Vec::new() }
+    pub fn new(cache: &Cache, catalog: &'c Store) -> Self {
+        Appender { catalog, rows: Vec::new(), names_marker: names_marker(Path::new(&cache.catalog_uri())) }
     }
 
     pub async fn add(&mut self, rows: Vec<Symbol>) -> anyhow::Result<()> {
@@ -122,6 +138,7 @@ impl<'c> Appender<'c> {
     pub async fn flush(&mut self) -> anyhow::Result<()> {
         if !self.rows.is_empty() {
             self.catalog.add(&std::mem::take(&mut self.rows)).await?;
+            touch_names(&self.names_marker)?;
         }
         Ok(())
     }
@@ -164,7 +181,7 @@ pub struct PackageSource {
 }
 
 /// A scope's package keys and the catalog's newest commit time: equal fingerprints, equal answers.
-pub type Fingerprint = (Vec<String>, Option<std::time::SystemTime>);
+pub type Fingerprint = (Vec<String>, Option<String>);
 
 /// What dependency search reads for one workspace: the catalog, restricted to the package
 /// versions the workspace used at its last `deps index`.
@@ -223,13 +240,20 @@ impl DepsScope {
         Some(union)
     }
 
-    /// What changes when the scope's answers can: its package versions and the catalog's
-    /// newest commit.
+    /// What changes when the scope's names can: its package versions and the catalog's last
+    /// change of names (vectors filled in by the embedding that follows do not count).
     pub fn fingerprint(&self) -> Fingerprint {
         let mut keys: Vec<String> = self.keys.iter().cloned().collect();
         keys.sort();
-        let versions = std::path::Path::new(&self.dataset).join("_versions");
-        (keys, std::fs::metadata(versions).and_then(|m| m.modified()).ok())
+        let dataset = Path::new(&self.dataset);
+        let marker = dataset.parent().map(names_marker);
+        let changed = marker.and_then(|m| std::fs::read_to_string(m).ok());
+        // A catalog from before the marker: its newest commit.
+        let changed = changed.or_else(|| {
+            let modified = std::fs::metadata(dataset.join("_versions")).and_then(|m| m.modified()).ok()?;
+            Some(format!("{modified:?}"))
+        });
+        (keys, changed)
     }
 
     /// Whether a catalog path belongs to this scope.

@@ -350,11 +350,10 @@ impl Base {
         self.names.entries.len()
     }
 
-    /// False when the entry's file is superseded (its bit is set in `dead`) or the caller
-    /// does not want it.
-    fn alive(&self, dead: &[u64], keep: Keep, index: usize) -> bool {
+    /// False when the entry's file is superseded (its bit is set in `dead`).
+    fn alive(&self, dead: &[u64], index: usize) -> bool {
         let file = self.file_of[index] as usize;
-        dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0) && keep(&self.names.entries[index])
+        dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
     }
 
     /// The best `limit` live matches of the base, possibly with more of the top tiers: every
@@ -368,12 +367,14 @@ impl Base {
         keep: Keep,
         strict: bool,
     ) -> Vec<(i64, MatchTier, &'a NameEntry)> {
-        let alive = |index: usize| self.alive(dead, keep, index);
         let names = &self.names;
+        let alive = |index: usize| self.alive(dead, index);
+        // The caller's filter runs last, on names that match: it may cost a lookup per name.
+        let kept = |index: usize| keep(&names.entries[index]);
         let mut found = Vec::new();
         if query.text.is_empty() {
             // Every name matches as a subsequence; the best are simply the first live ones.
-            for index in (0..self.len()).filter(|&i| alive(i)).take(limit) {
+            for index in (0..self.len()).filter(|&i| alive(i) && kept(i)).take(limit) {
                 found.push((
                     score(MatchTier::Subsequence, &names.entries[index], ""),
                     MatchTier::Subsequence,
@@ -386,7 +387,7 @@ impl Base {
             if !query.may_match(names.masks[index], names.uppers[index]) || !alive(index) {
                 return None;
             }
-            query.classify(&names.entries[index].name, &names.lower[index], names.starts[index])
+            query.classify(&names.entries[index].name, &names.lower[index], names.starts[index]).filter(|_| kept(index))
         };
         let hit = |index: usize, tier: MatchTier| {
             (score(tier, &names.entries[index], query.text), tier, &names.entries[index])
@@ -407,13 +408,14 @@ impl Base {
             }
             let name = names.entries[index].name.as_str();
             let exact = names.lower[index].len() == query.lower.len();
-            if query.case_sensitive && !name.starts_with(query.text) {
+            let tier = if query.case_sensitive && !name.starts_with(query.text) {
                 None
             } else if exact && (!query.case_sensitive || name.len() == query.text.len()) {
                 Some(MatchTier::Exact)
             } else {
                 Some(MatchTier::Prefix)
-            }
+            };
+            tier.filter(|_| kept(index))
         };
         let prefixes = &self.by_name[exact_end..prefix_end];
         // Exact names are in rank order here (the sort by name is stable over the rank order),
@@ -640,7 +642,7 @@ impl NameIndex {
     fn live_entries(&self) -> Vec<NameEntry> {
         let dead = &self.dead;
         let base = &self.base;
-        let alive = |index: usize| base.alive(dead, &|_| true, index);
+        let alive = |index: usize| base.alive(dead, index);
         let mut entries: Vec<NameEntry> =
             base.names.entries.iter().enumerate().filter(|(i, _)| alive(*i)).map(|(_, e)| e.clone()).collect();
         for file in self.overlay.values() {

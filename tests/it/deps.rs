@@ -260,11 +260,19 @@ fn workspaces_share_package_tables_and_unused_versions_are_collected() {
     assert_eq!((second["indexed"].as_u64(), second["reused"].as_u64()), (Some(0), Some(1)), "{second}");
     let tables = |version: &str| machine.deps_dir().join("packages/cargo").join(&name).join(version);
     assert!(tables(&old).join("symbols.lance").is_dir());
+    // In-memory name indexes reload when the names change, not when vectors are filled in.
+    let cache = zenith::deps::Cache::at(machine.deps_dir());
+    let fingerprint = || zenith::deps::DepsScope::load(&cache, &b).unwrap().fingerprint();
+    let names_only = fingerprint();
+    let embedded = machine.index(&b, true);
+    assert!(embedded["embedded"].as_u64().unwrap() > 0, "{embedded}");
+    assert_eq!(fingerprint(), names_only, "embedding changed the names' fingerprint");
 
     // b bumps the crate: the new version is indexed, the old one stays while a uses it.
     workspace_with(&b, &[("Cargo.lock", &cargo_lock(&[(&name, &new)], ""))]);
     let bumped = machine.index(&b, false);
     assert_eq!((bumped["indexed"].as_u64(), bumped["collected"].as_u64()), (Some(1), Some(0)), "{bumped}");
+    assert_ne!(fingerprint(), names_only, "a new version's names must reload the index");
     assert!(tables(&old).is_dir() && tables(&new).is_dir());
     let versions_in = |ws: &Path| -> Vec<String> {
         machine
