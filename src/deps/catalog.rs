@@ -88,12 +88,12 @@ fn touch_names(marker: &Path) -> std::io::Result<()> {
 
 /// The marker beside the catalog's table that says some of its rows have vectors: until then
 /// a semantic search of the dependencies has nothing to find, and hybrid is full-text.
-fn vectors_marker(catalog_dir: &std::path::Path) -> PathBuf {
+fn vectors_marker(catalog_dir: &Path) -> PathBuf {
     catalog_dir.join("has-vectors")
 }
 
 fn mark_vectors(cache: &Cache, present: bool) -> std::io::Result<()> {
-    let marker = vectors_marker(std::path::Path::new(&cache.catalog_uri()));
+    let marker = vectors_marker(Path::new(&cache.catalog_uri()));
     match (present, marker.exists()) {
         (true, false) => std::fs::write(marker, b""),
         (false, true) => std::fs::remove_file(marker),
@@ -180,7 +180,8 @@ pub struct PackageSource {
     pub root: Option<PathBuf>,
 }
 
-/// A scope's package keys and the catalog's newest commit time: equal fingerprints, equal answers.
+/// A scope's package keys and the catalog's last change of names: equal fingerprints, equal
+/// name answers.
 pub type Fingerprint = (Vec<String>, Option<String>);
 
 /// What dependency search reads for one workspace: the catalog, restricted to the package
@@ -201,7 +202,7 @@ pub struct DepsScope {
 /// The catalog's commit stamp: its manifests' count and their directory's modification time.
 fn catalog_stamp(dataset: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let versions = std::path::Path::new(dataset).join("_versions");
+    let versions = Path::new(dataset).join("_versions");
     let modified = std::fs::metadata(&versions).and_then(|m| m.modified()).ok();
     let count = std::fs::read_dir(&versions).map(|entries| entries.count()).unwrap_or(0);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -223,7 +224,7 @@ impl DepsScope {
             .collect();
         let keys = packages.keys().cloned().collect();
         let stamp = catalog_stamp(&dataset);
-        let vectors = vectors_marker(std::path::Path::new(&cache.catalog_uri())).exists();
+        let vectors = vectors_marker(Path::new(&cache.catalog_uri())).exists();
         Some(DepsScope { dataset, packages, keys, stamp, vectors })
     }
 
