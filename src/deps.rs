@@ -20,9 +20,11 @@ pub mod lock;
 pub mod sources;
 
 mod catalog;
+mod names;
 
 pub use catalog::{DepsScope, Fingerprint, PackageSource, sync as sync_catalog};
 pub use lock::{Ecosystem, Locked, Package};
+pub use names::{DepNameMatch, DepsNames};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

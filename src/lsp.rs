@@ -542,6 +542,9 @@ fn symbol_kind(kind: &str) -> SymbolKind {
     }
 }
 
+/// `workspace/symbol` gives dependencies at most `limit / DEPS_SHARE` of its list.
+pub const DEPS_SHARE: usize = 10;
+
 /// Where a `workspace/symbol` match comes from.
 enum Origin {
     Folder(PathBuf),
@@ -695,10 +698,11 @@ impl LanguageServer for Backend {
             if self.shared.deps_symbols.load(std::sync::atomic::Ordering::Relaxed) {
                 deps::refresh_names(self.shared.clone());
                 let names = self.shared.deps_names.read().map_err(internal)?;
-                // Dependencies fill at most a quarter of the list: the workspace's own names
-                // are what a picker is for, and a thousand package names cost the client more
-                // to receive and re-sort than they help.
-                for m in deps::search_names(&names, &params.query, (limit / 4).max(1)) {
+                // Dependencies fill at most a tenth of the list (100 of the default 1 000, about
+                // rust-analyzer's whole list of 128): the workspace's own names are what a
+                // picker is for, and more package names cost the client (and this server) more
+                // to rank, send and re-sort than they help.
+                for m in deps::search_names(&names, &params.query, (limit / DEPS_SHARE).max(1)) {
                     found.push((m.found, Origin::Dependency(m.label, m.uri)));
                 }
             }

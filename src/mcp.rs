@@ -374,8 +374,8 @@ impl Zenith {
             let whole = args.package.is_none();
             let query_owned = query.clone();
             let hits = blocking(move || {
-                let index = deps::names(&state.deps_names, &deps_scope, whole)?;
-                deps::symbol_lines(&deps_scope, &index, &query_owned, &filters, limit)
+                let names = deps::names(&state.deps_names, &deps_scope, whole)?;
+                deps::symbol_lines(&deps_scope, &names, &query_owned, &filters, limit)
             })
             .await?;
             let hits: Vec<crate::query::Hit> = hits.into_iter().map(|(_, hit)| hit).collect();

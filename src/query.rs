@@ -80,8 +80,11 @@ pub struct Engine {
     /// repeated queries at one version several milliseconds cheaper than a fresh connection.
     /// Each behind its own lock, so that searches of different datasets (a folder, the
     /// dependencies' catalog, a team mirror) run at the same time.
-    pinned: Mutex<std::collections::HashMap<String, Arc<Mutex<(u64, Connection)>>>>,
+    pinned: Mutex<std::collections::HashMap<String, Pinned>>,
 }
+
+/// A connection opened at one table version, behind its own lock.
+type Pinned = Arc<Mutex<(u64, Connection)>>;
 
 static SHARED: Mutex<Option<Arc<Engine>>> = Mutex::new(None);
 

@@ -7,15 +7,13 @@ use tower_lsp_server::ls_types::Uri;
 
 use super::Shared;
 use crate::deps::{Cache, DepsScope};
-use crate::query::names::{NameIndex, NameMatch};
+use crate::query::names::NameMatch;
 
 /// The dependencies' names of every open folder, in memory (millions of names: loaded once,
 /// reloaded in the background when the catalog or a folder's package set changes).
 #[derive(Default)]
 pub(super) struct DepsNames {
-    pub scope: Option<Arc<DepsScope>>,
-    pub index: Arc<NameIndex>,
-    fingerprint: Option<crate::deps::Fingerprint>,
+    pub names: Option<Arc<crate::deps::DepsNames>>,
     checked_at: Option<std::time::Instant>,
     loading: bool,
 }
@@ -39,22 +37,15 @@ pub(super) fn refresh_names(shared: Arc<Shared>) {
         names.checked_at = Some(std::time::Instant::now());
     }
     tokio::spawn(async move {
-        let current = shared.deps_names.read().ok().and_then(|n| n.fingerprint.clone());
+        let current = shared.deps_names.read().ok().and_then(|n| n.names.as_ref().map(|n| n.fingerprint().clone()));
         let shared_for_load = shared.clone();
-        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<DepsNames>> {
+        let loaded = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<crate::deps::DepsNames>> {
             let Some(scope) = folders_scope(&shared_for_load) else { return Ok(None) };
-            let fingerprint = scope.fingerprint();
-            if current.as_ref() == Some(&fingerprint) {
+            if current.as_ref() == Some(&scope.fingerprint()) {
                 return Ok(None);
             }
             let engine = crate::query::Engine::shared()?;
-            let index = NameIndex::new(scope.name_entries(&engine)?);
-            Ok(Some(DepsNames {
-                scope: Some(Arc::new(scope)),
-                index: Arc::new(index),
-                fingerprint: Some(fingerprint),
-                ..Default::default()
-            }))
+            Ok(Some(crate::deps::DepsNames::load(scope, &engine)?))
         })
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))
@@ -62,11 +53,7 @@ pub(super) fn refresh_names(shared: Arc<Shared>) {
         if let Ok(mut names) = shared.deps_names.write() {
             names.loading = false;
             match loaded {
-                Ok(Some(fresh)) => {
-                    names.scope = fresh.scope;
-                    names.index = fresh.index;
-                    names.fingerprint = fresh.fingerprint;
-                }
+                Ok(Some(fresh)) => names.names = Some(Arc::new(fresh)),
                 Ok(None) => {}
                 Err(error) => tracing::warn!(error = %format!("{error:#}"), "reading the dependencies' names failed"),
             }
@@ -92,21 +79,14 @@ pub(super) fn dependency_uri(scope: &DepsScope, key: &str, inner: &str) -> Optio
 
 /// Name matches of the dependencies for `query` (`serde::Deserializer` restricts to `serde`).
 pub(super) fn search_names(names: &DepsNames, query: &str, limit: usize) -> Vec<DepMatch> {
-    let Some(scope) = names.scope.as_deref() else { return Vec::new() };
-    let (only, text) = match scope.split_query(query) {
-        Some((only, rest)) => (Some(only), rest),
-        None => (None, query),
-    };
-    let keep = |entry: &crate::query::names::NameEntry| only.as_ref().is_none_or(|only| only.contains(&entry.path));
+    let Some(names) = names.names.as_deref() else { return Vec::new() };
+    let scope = names.scope();
     let mut found = Vec::new();
-    for mut m in names.index.search_strict(text, limit, &keep) {
-        let Some((source, inner)) = scope.locate(&m.entry.path) else { continue };
-        let key = source.package.key();
+    for m in names.search(query, limit, &|_| true) {
+        let Some(source) = scope.packages.get(&m.key) else { continue };
         let label = format!("{} {}", source.package.name, source.package.version);
-        let inner = inner.to_string();
-        let Some(uri) = dependency_uri(scope, &key, &inner) else { continue };
-        m.entry.path = inner;
-        found.push(DepMatch { found: m, label, uri });
+        let Some(uri) = dependency_uri(scope, &m.key, &m.found.entry.path) else { continue };
+        found.push(DepMatch { found: m.found, label, uri });
     }
     found
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use rmcp::schemars;
 
 use crate::deps::{Cache, DepsScope};
-use crate::query::names::NameIndex;
 use crate::query::{Engine, Filters, Hit, SearchRequest};
 
 /// Which indexes a search tool reads.
@@ -36,7 +35,7 @@ impl ToolScope {
 /// The dependencies' names in memory, reloaded when the catalog or the package set changes.
 #[derive(Default)]
 pub(super) struct DepsNames {
-    loaded: Option<(crate::deps::Fingerprint, Arc<DepsScope>, Arc<NameIndex>)>,
+    loaded: Option<Arc<crate::deps::DepsNames>>,
 }
 
 /// The workspace's dependency scope, narrowed to `package`; a tool error says what to run.
@@ -62,26 +61,27 @@ pub(super) fn scope(
     }
 }
 
-/// The full scope's name index (cached), or one package's (small, built per call).
+/// The full scope's names (cached), or one package's (small, read per call).
 pub(super) fn names(
     cache: &std::sync::Mutex<DepsNames>,
     scope: &DepsScope,
     whole: bool,
-) -> Result<Arc<NameIndex>, String> {
+) -> Result<Arc<crate::deps::DepsNames>, String> {
     let engine = Engine::shared().map_err(|e| e.to_string())?;
+    let load = || crate::deps::DepsNames::load(scope.clone(), &engine).map(Arc::new).map_err(|e| format!("{e:#}"));
     if !whole {
-        return Ok(Arc::new(NameIndex::new(scope.name_entries(&engine).map_err(|e| format!("{e:#}"))?)));
+        return load();
     }
     let fingerprint = scope.fingerprint();
     let mut cached = cache.lock().map_err(|e| e.to_string())?;
-    if let Some((seen, _, index)) = &cached.loaded
-        && *seen == fingerprint
+    if let Some(names) = &cached.loaded
+        && *names.fingerprint() == fingerprint
     {
-        return Ok(index.clone());
+        return Ok(names.clone());
     }
-    let index = Arc::new(NameIndex::new(scope.name_entries(&engine).map_err(|e| format!("{e:#}"))?));
-    cached.loaded = Some((fingerprint, Arc::new(scope.clone()), index.clone()));
-    Ok(index)
+    let names = load()?;
+    cached.loaded = Some(names.clone());
+    Ok(names)
 }
 
 /// A dependency hit as an answer line shows it: the file on disk when the sources are there.
@@ -98,34 +98,29 @@ pub(super) fn located(scope: &DepsScope, mut hit: Hit) -> Hit {
 /// the catalog. Lines carry the package and version.
 pub(super) fn symbol_lines(
     scope: &DepsScope,
-    index: &NameIndex,
+    names: &crate::deps::DepsNames,
     query: &str,
     filters: &Filters,
     limit: usize,
 ) -> Result<Vec<(i64, Hit)>, String> {
     let engine = Engine::shared().map_err(|e| e.to_string())?;
-    let (only, text) = match scope.split_query(query) {
-        Some((only, rest)) => (Some(only), rest),
-        None => (None, query),
-    };
     let keep = |entry: &crate::query::names::NameEntry| {
-        only.as_ref().is_none_or(|only| only.contains(&entry.path))
-            && filters.kind.as_ref().is_none_or(|kind| entry.kind.eq_ignore_ascii_case(kind))
+        filters.kind.as_ref().is_none_or(|kind| entry.kind.eq_ignore_ascii_case(kind))
             && filters.language.as_ref().is_none_or(|language| entry.language.eq_ignore_ascii_case(language))
     };
-    let matches = index.search_strict(text, limit, &keep);
-    let ids: Vec<String> = matches.iter().map(|m| m.entry.id.clone()).collect();
-    // Ids repeat across versions of one package: a row is matched by id and path.
+    let matches = names.search(query, limit, &keep);
+    let ids: Vec<String> = matches.iter().map(|m| m.found.entry.id.clone()).collect();
+    // Ids repeat across versions of one package: a row is matched by id and catalog path.
     let rows = engine.symbols_by_ids_latest(&scope.dataset, &ids).map_err(|e| format!("{e:#}"))?;
     let details: std::collections::HashMap<(&str, &str), &crate::query::SymbolRow> =
         rows.iter().map(|row| ((row.id.as_str(), row.path.as_str()), row)).collect();
     let mut found = Vec::new();
-    for m in matches {
-        let Some((source, inner)) = scope.locate(&m.entry.path) else { continue };
-        let detail = details.get(&(m.entry.id.as_str(), m.entry.path.as_str()));
+    for crate::deps::DepNameMatch { found: m, key } in matches {
+        let catalog_path = format!("{key}/{}", m.entry.path);
+        let detail = details.get(&(m.entry.id.as_str(), catalog_path.as_str()));
         let hit = Hit {
             id: m.entry.id.clone(),
-            path: inner.to_string(),
+            path: m.entry.path.clone(),
             language: m.entry.language.clone(),
             kind: m.entry.kind.clone(),
             name: m.entry.name.clone(),
@@ -142,7 +137,7 @@ pub(super) fn symbol_lines(
             score: m.score as f32,
             repo: None,
             file_hash: None,
-            package: Some(source.package.key()),
+            package: Some(key),
         };
         found.push((m.score, located(scope, hit)));
     }

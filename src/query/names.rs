@@ -276,7 +276,7 @@ fn strict_tier(query: &Query) -> MatchTier {
 }
 
 /// Which entries a search may return.
-type Keep<'k> = &'k dyn Fn(&NameEntry) -> bool;
+pub type Keep<'k> = &'k dyn Fn(&NameEntry) -> bool;
 
 /// Names per 64-entry block of the base, for skipping blocks by character set.
 const BLOCK: usize = 64;
@@ -292,6 +292,12 @@ struct Base {
     file_sizes: Vec<u32>,
     /// Entry indexes sorted by lower-cased name: exact and prefix matches by binary search.
     by_name: Vec<u32>,
+    /// The names (as written) in `by_name` order, back to back, and where each starts: the
+    /// exact and prefix ranges are read sequentially instead of one heap string per name.
+    sorted_names: String,
+    sorted_at: Vec<u32>,
+    /// [`static_score`] of each entry (the base is sorted by it).
+    static_scores: Vec<i64>,
     /// Entry indexes (ascending, so rank order) per lower-cased word-initial letter, and per
     /// pair of [`boundary_keys`]: the word-boundary candidates of one- and longer queries.
     by_initial: HashMap<char, Vec<u32>>,
@@ -311,6 +317,7 @@ impl Base {
                 .then_with(|| a.1.path.cmp(&b.1.path))
                 .then_with(|| a.1.start_line.cmp(&b.1.start_line))
         });
+        let static_scores = keyed.iter().map(|(score, _)| *score).collect();
         let names = FileNames::new(keyed.into_iter().map(|(_, e)| e).collect());
         let mut file_paths: HashMap<String, u32> = HashMap::new();
         let mut file_sizes: Vec<u32> = Vec::new();
@@ -342,8 +349,28 @@ impl Base {
         }
         let mut by_name: Vec<u32> = (0..names.entries.len() as u32).collect();
         by_name.sort_by(|&a, &b| names.lower[a as usize].cmp(&names.lower[b as usize]));
+        let mut sorted_names = String::new();
+        let mut sorted_at = Vec::with_capacity(by_name.len() + 1);
+        for &index in &by_name {
+            sorted_at.push(sorted_names.len() as u32);
+            sorted_names.push_str(&names.entries[index as usize].name);
+        }
+        sorted_at.push(sorted_names.len() as u32);
         let block_masks = names.masks.chunks(BLOCK).map(|block| block.iter().fold(0, |all, m| all | m)).collect();
-        Base { names, file_of, file_paths, file_sizes, by_name, by_initial, by_pair, by_trigram, block_masks }
+        Base {
+            names,
+            file_of,
+            file_paths,
+            file_sizes,
+            by_name,
+            sorted_names,
+            sorted_at,
+            static_scores,
+            by_initial,
+            by_pair,
+            by_trigram,
+            block_masks,
+        }
     }
 
     fn len(&self) -> usize {
@@ -352,7 +379,15 @@ impl Base {
 
     /// False when the entry's file is superseded (its bit is set in `dead`).
     fn alive(&self, dead: &[u64], index: usize) -> bool {
-        let file = self.file_of[index] as usize;
+        self.file_alive(dead, self.file_of[index] as usize)
+    }
+
+    /// The name at position `at` of the by-name order.
+    fn sorted_name(&self, at: usize) -> &str {
+        &self.sorted_names[self.sorted_at[at] as usize..self.sorted_at[at + 1] as usize]
+    }
+
+    fn file_alive(&self, dead: &[u64], file: usize) -> bool {
         dead.get(file / 64).is_none_or(|word| word & (1 << (file % 64)) == 0)
     }
 
@@ -368,7 +403,9 @@ impl Base {
         strict: bool,
     ) -> Vec<(i64, MatchTier, &'a NameEntry)> {
         let names = &self.names;
-        let alive = |index: usize| self.alive(dead, index);
+        // Nothing superseded (a dependency set, a fresh base): no per-name file lookup.
+        let none_dead = dead.iter().all(|word| *word == 0);
+        let alive = |index: usize| none_dead || self.alive(dead, index);
         // The caller's filter runs last, on names that match: it may cost a lookup per name.
         let kept = |index: usize| keep(&names.entries[index]);
         let mut found = Vec::new();
@@ -389,9 +426,13 @@ impl Base {
             }
             query.classify(&names.entries[index].name, &names.lower[index], names.starts[index]).filter(|_| kept(index))
         };
-        let hit = |index: usize, tier: MatchTier| {
-            (score(tier, &names.entries[index], query.text), tier, &names.entries[index])
+        // [`score`], with the static part read from its array.
+        let scored = |index: usize, tier: MatchTier, case_exact: bool| {
+            let score = (tier as i64) * 1_000_000 + i64::from(case_exact) * 100_000 + self.static_scores[index];
+            (score, tier, &names.entries[index])
         };
+        let hit =
+            |index: usize, tier: MatchTier| scored(index, tier, names.entries[index].name.starts_with(query.text));
         // Exact and prefix: a contiguous range of the name-sorted permutation, the exact names
         // at its start.
         let by_name = |from: usize, test: &dyn Fn(&str) -> bool| {
@@ -402,53 +443,46 @@ impl Base {
         let prefix_end = by_name(exact_end, &|lower| lower.starts_with(&query.lower));
         // In this range every live name is an exact or prefix match case-insensitively; a
         // case-sensitive query also needs the case to match (the rest are found later).
-        let prefix_or_better = |index: usize| {
-            if !alive(index) {
-                return None;
-            }
-            let name = names.entries[index].name.as_str();
-            let exact = names.lower[index].len() == query.lower.len();
-            let tier = if query.case_sensitive && !name.starts_with(query.text) {
+        let tier_of = |name: &str, exact: bool| {
+            if query.case_sensitive && !name.starts_with(query.text) {
                 None
             } else if exact && (!query.case_sensitive || name.len() == query.text.len()) {
                 Some(MatchTier::Exact)
             } else {
                 Some(MatchTier::Prefix)
-            };
-            tier.filter(|_| kept(index))
+            }
         };
-        let prefixes = &self.by_name[exact_end..prefix_end];
         // Exact names are in rank order here (the sort by name is stable over the rank order),
         // the case-exact ones ranked first: `limit` of those end the search, and more than
         // `limit` of the others can never be needed. (`new` has tens of thousands in a large
         // dependency set.)
         let (mut case_exact, mut other) = (0, 0);
-        for &index in &self.by_name[first..exact_end] {
-            let index = index as usize;
-            let Some(tier) = prefix_or_better(index) else { continue };
-            if names.entries[index].name.starts_with(query.text) {
-                found.push(hit(index, tier));
+        for at in first..exact_end {
+            let index = self.by_name[at] as usize;
+            let name = self.sorted_name(at);
+            let Some(tier) = tier_of(name, true).filter(|_| alive(index) && kept(index)) else { continue };
+            if name.starts_with(query.text) {
+                found.push(scored(index, tier, true));
                 case_exact += 1;
                 if case_exact == limit {
                     return found;
                 }
             } else if other < limit {
-                found.push(hit(index, tier));
+                found.push(scored(index, tier, false));
                 other += 1;
             }
         }
-        let mut push = |index: usize, tier: MatchTier| {
-            found.push(hit(index, tier));
-        };
-        if prefixes.len() <= 4 * limit.max(PREFIX_RANGE_MIN) || prefixes.len() < self.len() / 16 {
-            // Rank within the range is (tier, case-exact) then array order, so only its best
-            // `limit` can reach the result: select those by a cheap key before scoring any.
-            let mut keys: Vec<u64> = prefixes
-                .iter()
-                .filter_map(|&index| {
-                    let tier = prefix_or_better(index as usize)?;
-                    let case_exact = names.entries[index as usize].name.starts_with(query.text);
-                    Some(((8 - tier as u64) << 33) | (u64::from(!case_exact) << 32) | u64::from(index))
+        let prefixes = prefix_end - exact_end;
+        if prefixes <= 4 * limit.max(PREFIX_RANGE_MIN) || prefixes < self.len() / 16 {
+            // Every name of the range is a prefix match (or none), ranked by case-exact then
+            // array order, so only its best `limit` can reach the result: select those by a
+            // cheap key, reading the range's names in order, before scoring any.
+            let mut keys: Vec<u64> = (exact_end..prefix_end)
+                .filter_map(|at| {
+                    let index = self.by_name[at] as usize;
+                    let name = self.sorted_name(at);
+                    tier_of(name, false).filter(|_| alive(index) && kept(index))?;
+                    Some((u64::from(!name.starts_with(query.text)) << 32) | index as u64)
                 })
                 .collect();
             if keys.len() > limit {
@@ -456,9 +490,7 @@ impl Base {
                 keys.truncate(limit);
             }
             for key in keys {
-                let index = (key & u64::from(u32::MAX)) as usize;
-                let tier = prefix_or_better(index).expect("kept above");
-                push(index, tier);
+                found.push(scored((key & u64::from(u32::MAX)) as usize, MatchTier::Prefix, key >> 32 == 0));
             }
         } else {
             // A short, common prefix: walk in rank order instead, until `limit` case-exact
@@ -470,11 +502,13 @@ impl Base {
                     continue;
                 }
                 seen += 1;
-                if let Some(tier) = prefix_or_better(index) {
-                    push(index, tier);
-                    case_exact += usize::from(names.entries[index].name.starts_with(query.text));
+                let name = names.entries[index].name.as_str();
+                if tier_of(name, false).is_some() && alive(index) && kept(index) {
+                    let exact_case = name.starts_with(query.text);
+                    found.push(scored(index, MatchTier::Prefix, exact_case));
+                    case_exact += usize::from(exact_case);
                 }
-                if case_exact == limit || seen == prefixes.len() {
+                if case_exact == limit || seen == prefixes {
                     break;
                 }
             }
@@ -649,6 +683,36 @@ impl NameIndex {
             entries.extend(file.entries.iter().cloned());
         }
         entries
+    }
+
+    /// A new index of the live names whose file `keep_path` accepts (e.g. one package's), or
+    /// `None` when there would be more than `max`. Files are tested once each, not per name.
+    pub fn subset(&self, keep_path: &dyn Fn(&str) -> bool, max: usize) -> Option<NameIndex> {
+        let base = &self.base;
+        let mut files = vec![false; base.file_sizes.len()];
+        let mut count = 0;
+        for (path, &file) in &base.file_paths {
+            if base.file_alive(&self.dead, file as usize) && keep_path(path) {
+                files[file as usize] = true;
+                count += base.file_sizes[file as usize] as usize;
+            }
+        }
+        let overlay: Vec<&FileNames> =
+            self.overlay.iter().filter(|(path, _)| keep_path(path)).map(|(_, file)| file.as_ref()).collect();
+        count += overlay.iter().map(|file| file.entries.len()).sum::<usize>();
+        if count > max {
+            return None;
+        }
+        let mut entries: Vec<NameEntry> = Vec::with_capacity(count);
+        for (index, &file) in base.file_of.iter().enumerate() {
+            if files[file as usize] {
+                entries.push(base.names.entries[index].clone());
+            }
+        }
+        for file in overlay {
+            entries.extend(file.entries.iter().cloned());
+        }
+        Some(NameIndex::new(entries))
     }
 
     pub fn len(&self) -> usize {
@@ -1034,5 +1098,38 @@ mod tests {
         let results = index.search("config", 10);
         assert_eq!(results[0].entry.kind, "struct");
         assert_eq!(index.search("", 10).len(), 2);
+    }
+
+    #[test]
+    fn a_subset_holds_exactly_the_live_names_of_its_files() {
+        let index = NameIndex::new(vec![
+            entry("Client", "struct", "cargo/reqwest/0.12/src/lib.rs"),
+            entry("get", "function", "cargo/reqwest/0.12/src/lib.rs"),
+            entry("Builder", "struct", "cargo/reqwest/0.12/src/builder.rs"),
+            entry("Client", "struct", "cargo/hyper/1.0/src/client.rs"),
+        ]);
+        // A commit replaces one file of the package and adds another (the overlay).
+        let index = index.with_files_replaced(
+            &["cargo/reqwest/0.12/src/builder.rs".into(), "cargo/reqwest/0.12/src/new.rs".into()],
+            vec![entry("ClientBuilder", "struct", "cargo/reqwest/0.12/src/new.rs")],
+        );
+        let reqwest = |path: &str| path.starts_with("cargo/reqwest/0.12/");
+        let subset = index.subset(&reqwest, 10).expect("under the limit");
+        let mut found: Vec<(String, String)> =
+            subset.search("", 10).into_iter().map(|m| (m.entry.name, m.entry.path)).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("Client".to_string(), "cargo/reqwest/0.12/src/lib.rs".to_string()),
+                ("ClientBuilder".to_string(), "cargo/reqwest/0.12/src/new.rs".to_string()),
+                ("get".to_string(), "cargo/reqwest/0.12/src/lib.rs".to_string()),
+            ]
+        );
+        // Ranked as the whole index ranks the same names under the same filter.
+        let keep = |entry: &NameEntry| reqwest(&entry.path);
+        let whole: Vec<NameMatch> = index.search_where("cli", 10, &keep);
+        assert_eq!(subset.search("cli", 10), whole);
+        assert!(index.subset(&reqwest, 2).is_none(), "three names are more than two");
     }
 }

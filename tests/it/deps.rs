@@ -190,6 +190,32 @@ fn cargo_dependencies_come_from_the_registry_sources_with_their_public_api_only(
     }
     assert!(every.search("from_str", 10).iter().any(|m| m.entry.name == "from_str"));
 
+    // The servers' names: a `package::` query ranks that package's own index, cut from the
+    // whole one, exactly as the whole index ranks under a filter to the package.
+    let served = zenith::deps::DepsNames::load(scope.clone(), &engine).unwrap();
+    let prefix = format!("cargo/serde_json/{serde_json}/");
+    let in_package = |entry: &zenith::query::names::NameEntry| entry.path.starts_with(&prefix);
+    for (query, text) in [("serde_json::from_str", "from_str"), ("serde_json::De", "De"), ("serde_json :: v", "v")] {
+        for _ in 0..2 {
+            // (the second time from the kept package index)
+            let found: Vec<(String, String, u32)> = served
+                .search(query, 50, &|_| true)
+                .into_iter()
+                .inspect(|m| assert_eq!(m.key, format!("cargo/serde_json/{serde_json}")))
+                .map(|m| (m.found.entry.name, format!("{prefix}{}", m.found.entry.path), m.found.entry.start_line))
+                .collect();
+            let expected: Vec<(String, String, u32)> = every
+                .search_strict(text, 50, &in_package)
+                .into_iter()
+                .map(|m| (m.entry.name, m.entry.path, m.entry.start_line))
+                .collect();
+            assert!(!expected.is_empty(), "{query:?}");
+            assert_eq!(found, expected, "{query:?}");
+        }
+    }
+    let plain: Vec<String> = served.search("to_string", 20, &|_| true).into_iter().map(|m| m.key).collect();
+    assert!(plain.iter().any(|key| key.contains("serde_json")), "{plain:?}");
+
     // Full-text search over dependencies names the package of each hit.
     let found = machine.json(
         &ws,
