@@ -520,7 +520,6 @@ async fn index(
     // Every writer takes the writer lock: `znt index` beside a running server or daemon would
     // otherwise race it commit for commit.
     let _lock = crate::daemon::IndexLock::acquire(&index_uri(location)?)?;
-    let store = open_store(location).await?;
     let bars = Bars::new(quiet);
     let options = settings.index.clone();
     // With a team remote, every file whose version a teammate pushed is copied (symbols and
@@ -535,6 +534,16 @@ async fn index(
         },
         None => None,
     };
+    // A fresh clone whose files are mostly on the remote starts as a copy of the team's table.
+    let mut seeded = None;
+    if let Some((remote, repo)) = &team {
+        let config = StoreConfig::new(index_uri(location)?);
+        match crate::team::seed(workspace, &config, remote, repo, &options).await {
+            Ok(report) => seeded = report,
+            Err(error) => eprintln!("warning: the team's table was not cloned: {error:#}"),
+        }
+    }
+    let store = open_store(location).await?;
     let mut pulled = None;
     if let Some((remote, repo)) = &team {
         match crate::team::pull(workspace, &store, remote, repo, &options).await {
@@ -569,10 +578,17 @@ async fn index(
     if let Some(bar) = &bars.embedded {
         bar.finish_and_clear();
     }
-    store.refresh_indexes().await?;
+    // Extends the indexes by what changed; only a missing index is trained from scratch.
+    store.maintain(crate::store::KEEP_VERSIONS).await?;
     let stats = store.stats().await?;
     if quiet {
         return Ok(());
+    }
+    if let Some(seeded) = &seeded {
+        eprintln!(
+            "cloned the team's table: {} files ({} symbols, {} vectors; {} rows of other versions dropped)",
+            seeded.files_copied, seeded.rows_copied, seeded.vectors_copied, seeded.rows_dropped
+        );
     }
     if let Some(pulled) = &pulled {
         eprintln!(

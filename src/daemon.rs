@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::embed::Embedder;
 use crate::parse::{ParseLimits, SkipReason, parse};
-use crate::store::Store;
+use crate::store::{MAX_FRAGMENTS, MAX_UNINDEXED_ROWS, Store};
 use crate::symbols::{Symbol, content_hash, extract_symbols};
 use crate::watch::{Skipped, WalkConfig, WorkspaceFile, scan, scan_paths};
 
@@ -419,9 +419,6 @@ pub struct LiveIndex {
     pub batch_window: std::time::Duration,
 }
 
-/// Thresholds of the periodic maintenance (Lance never compacts by itself).
-const MAX_FRAGMENTS: usize = 32;
-const MAX_UNINDEXED_ROWS: usize = 20_000;
 /// Rows embedded per background step; small, so deltas never wait long behind embedding.
 const EMBED_STEP: usize = 64;
 /// How often a running back-fill publishes its progress (each publish reads the table's stats).
@@ -602,7 +599,7 @@ impl LiveIndex {
             || (stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX);
         if stats.fragments > MAX_FRAGMENTS || unindexed > MAX_UNINDEXED_ROWS || needs_index {
             tracing::info!(fragments = stats.fragments, unindexed, "maintenance: optimize and refresh indexes");
-            self.store.optimize(std::time::Duration::from_secs(60)).await?;
+            self.store.optimize(crate::store::KEEP_VERSIONS).await?;
             self.store.refresh_indexes().await?;
             return Ok(true);
         }

@@ -25,7 +25,10 @@ use serde_arrow::schema::{SchemaLike, TracingOptions};
 
 use crate::symbols::{EMBEDDING_DIM, Symbol};
 
+mod clone;
+mod maintenance;
 mod views;
+pub use maintenance::{KEEP_VERSIONS, MAX_FRAGMENTS, MAX_UNINDEXED_ROWS, Maintenance};
 pub use views::{VIEWS_TABLE, ViewRow, ViewTable};
 
 /// Name of the Lance table inside an index directory.

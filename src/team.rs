@@ -24,6 +24,7 @@
 //! content differs from the commit the push records.
 
 mod git;
+mod pull;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -33,6 +34,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 pub use git::normalize_origin;
+pub use pull::{PullReport, SeedReport, fill_embeddings, pull, seed};
 
 use crate::config::TeamSettings;
 use crate::daemon::IndexOptions;
@@ -41,9 +43,6 @@ use crate::store::{Store, StoreConfig, StoreError, ViewRow, ViewTable};
 
 /// How long opening the remote may take before it counts as unreachable.
 const REACH_TIMEOUT: Duration = Duration::from_secs(8);
-/// Thresholds of the remote table's maintenance (the private table's, see `daemon`).
-const MAX_FRAGMENTS: usize = 32;
-const MAX_UNINDEXED_ROWS: usize = 20_000;
 /// Old versions of a remote table are kept this long (a teammate's pull may be reading one).
 const KEEP_REMOTE_VERSIONS: Duration = Duration::from_secs(3600);
 
@@ -149,7 +148,7 @@ impl Remote {
                 };
                 let files: HashMap<String, String> = rows
                     .iter()
-                    .filter(|row| row.repo == newest.repo && row.git_ref == git_ref)
+                    .filter(|row| row.repo == newest.repo && row.git_ref == git_ref && !row.is_header())
                     .map(|row| (row.path.clone(), row.file_hash.clone()))
                     .collect();
                 ViewSource {
@@ -250,14 +249,7 @@ pub async fn sync_mirror(remote: &Remote, source: &ViewSource) -> anyhow::Result
         let mut paths: Vec<String> = wanted.into_iter().map(|(path, _)| path).collect();
         paths.extend(gone);
         mirror.replace_files_with_batches(&paths, batches).await?;
-        let stats = mirror.stats().await?;
-        let needs_vector_index =
-            stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX;
-        if stats.fulltext_index.is_none() || needs_vector_index || stats.fragments > MAX_FRAGMENTS {
-            mirror.refresh_indexes().await?;
-        } else {
-            mirror.update_indexes().await?;
-        }
+        mirror.maintain(crate::store::KEEP_VERSIONS).await?;
     }
     let mark = MirrorMark {
         views_version: source.views_version,
@@ -373,6 +365,12 @@ pub struct PushPlan {
     /// The ref's view after the push.
     #[serde(skip)]
     view: Vec<ViewRow>,
+    /// The ref's file rows on the remote when the plan was made (the push sends the difference)
+    /// and the views version they were read at.
+    #[serde(skip)]
+    previous: Vec<ViewRow>,
+    #[serde(skip)]
+    views_read_at: u64,
 }
 
 /// One file version a push sends.
@@ -417,9 +415,14 @@ pub async fn plan_push(
     let on_disk = hash_workspace(root, options).await?;
     let mut local: Vec<((String, String), (usize, usize))> = store.file_versions().await?.into_iter().collect();
     local.sort();
-    let existing = match remote.views(false).await? {
-        Some(views) => views.rows(Some(&identity.repo)).await.map_err(|e| remote_error(remote.uri(), &e.into()))?,
-        None => Vec::new(),
+    let (existing, views_read_at) = match remote.views(false).await? {
+        Some(views) => {
+            let read_at = views.version().await.map_err(|e| remote_error(remote.uri(), &e.into()))?;
+            let mut rows = views.rows(Some(&identity.repo)).await.map_err(|e| remote_error(remote.uri(), &e.into()))?;
+            rows.retain(|row| !row.is_header());
+            (rows, read_at)
+        }
+        None => (Vec::new(), 0),
     };
     // The best copy of each version on the remote, over every ref's view.
     let mut known: HashMap<(&str, &str), (u32, u32)> = HashMap::new();
@@ -429,6 +432,7 @@ pub async fn plan_push(
             *best = (row.symbols, row.embedded);
         }
     }
+    let identity_ref = identity.git_ref.clone();
     let previous: HashMap<&str, &ViewRow> =
         existing.iter().filter(|row| row.git_ref == identity.git_ref).map(|row| (row.path.as_str(), row)).collect();
     let pushed_at = now_micros();
@@ -441,6 +445,8 @@ pub async fn plan_push(
         excluded: Vec::new(),
         stale: Vec::new(),
         view: Vec::new(),
+        previous: existing.iter().filter(|row| row.git_ref == identity_ref).cloned().collect(),
+        views_read_at,
     };
     let mut local_paths = HashSet::new();
     for ((path, hash), (rows, embedded)) in local {
@@ -516,7 +522,7 @@ pub struct PushReport {
 /// Carries out a plan: the file versions in one commit of the repository's table, then the
 /// ref's view in one commit of `views.lance`.
 pub async fn push(plan: PushPlan, store: &Store, remote: &Remote) -> anyhow::Result<PushReport> {
-    let PushPlan { identity, send, mut view, .. } = plan;
+    let PushPlan { identity, send, mut view, previous, views_read_at, .. } = plan;
     let mut report = PushReport::default();
     let views = remote.views(true).await?.context("creating the views table")?;
     if !send.is_empty() {
@@ -569,10 +575,22 @@ pub async fn push(plan: PushPlan, store: &Store, remote: &Remote) -> anyhow::Res
         };
     }
     report.files_in_view = view.len();
+    let header = ViewRow::header(
+        &identity.repo,
+        &identity.git_ref,
+        &identity.commit,
+        &identity.default_ref,
+        &view,
+        now_micros(),
+    );
     report.views_version = views
-        .replace_ref(&identity.repo, &identity.git_ref, &view)
+        .replace_ref(&header, &previous, &view, views_read_at)
         .await
         .map_err(|error| remote_error(remote.uri(), &error.into()))?;
+    // Every push adds a small fragment to the views; a failed compaction only slows reads.
+    if let Err(error) = views.compact(crate::store::MAX_FRAGMENTS, KEEP_REMOTE_VERSIONS).await {
+        tracing::warn!(error = %format!("{error:#}"), "compaction of the team views failed");
+    }
     Ok(report)
 }
 
@@ -586,40 +604,14 @@ fn crash_point(name: &str) {
     }
 }
 
-/// Keeps the remote table searchable and compact, with the private table's thresholds.
+/// Keeps the remote table searchable and compact, with the private table's policy.
 /// Concurrent pushers are safe: Lance rebases compaction and appends on each other.
 pub(crate) async fn maintain(table: &Store) -> anyhow::Result<Option<String>> {
-    let stats = table.stats().await?;
-    let needs_vector_index =
-        stats.vector_index.is_none() && stats.embedded_rows >= crate::store::MIN_ROWS_FOR_VECTOR_INDEX;
-    if stats.fulltext_index.is_none() || needs_vector_index {
-        table.refresh_indexes().await?;
-        return Ok(Some("indexes built".into()));
-    }
-    let unindexed = [stats.vector_index, stats.fulltext_index]
-        .into_iter()
-        .flatten()
-        .map(|coverage| coverage.unindexed_rows)
-        .max()
-        .unwrap_or(0);
-    if stats.fragments > MAX_FRAGMENTS || unindexed > MAX_UNINDEXED_ROWS {
-        let report = table.optimize(KEEP_REMOTE_VERSIONS).await?;
-        return Ok(Some(format!(
-            "compacted ({} fragments into {}, indexes updated)",
-            report.fragments_removed, report.fragments_added
-        )));
-    }
-    // Teammates' full-text searches find only indexed rows: fold the new ones in at once (the
-    // search indexes only: updating the scalar ones rewrites them whole, most of a push's bytes).
-    if unindexed > 0 {
-        table.update_search_indexes().await?;
-        return Ok(Some("indexes updated".into()));
-    }
-    Ok(None)
+    Ok(table.maintain(KEEP_REMOTE_VERSIONS).await?.map(|done| done.to_string()))
 }
 
 /// `path → content hash` of the workspace's source files, off the async workers.
-async fn hash_workspace(root: &Path, options: &IndexOptions) -> anyhow::Result<HashMap<String, String>> {
+pub(crate) async fn hash_workspace(root: &Path, options: &IndexOptions) -> anyhow::Result<HashMap<String, String>> {
     let (root, options) = (root.to_path_buf(), options.clone());
     tokio::task::spawn_blocking(move || crate::daemon::source_file_hashes(&root, &options))
         .await
@@ -695,74 +687,6 @@ pub async fn auto_push(
     }
 }
 
-/// What a pull did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PullReport {
-    /// Files whose rows (symbols and vectors) were copied from the team table.
-    pub files_copied: usize,
-    pub rows_copied: usize,
-    pub vectors_copied: usize,
-    /// Files that still need parsing here (not on the remote in this version).
-    pub files_left: usize,
-}
-
-/// Copies from the team table the rows of every file whose exact version (path and content
-/// hash) is there and not yet in the private index, in one commit of the private table.
-pub async fn pull(
-    root: &Path,
-    store: &Store,
-    remote: &Remote,
-    repo: &str,
-    options: &IndexOptions,
-) -> anyhow::Result<PullReport> {
-    let Some(table) = remote.repo_table(repo, false).await? else {
-        return Ok(PullReport::default());
-    };
-    let on_disk = hash_workspace(root, options).await?;
-    let indexed = store.file_hashes().await?;
-    let wanted: Vec<(String, String)> =
-        on_disk.into_iter().filter(|(path, hash)| indexed.get(path) != Some(hash)).collect();
-    let mut report = PullReport { files_left: wanted.len(), ..Default::default() };
-    if wanted.is_empty() {
-        return Ok(report);
-    }
-    let batches =
-        table.batches_of_file_versions(&wanted).await.map_err(|error| remote_error(remote.uri(), &error.into()))?;
-    let found = crate::store::count_versions(&batches)?;
-    let mut paths: Vec<String> = found.keys().map(|(path, _)| path.clone()).collect();
-    paths.sort();
-    paths.dedup();
-    report.files_copied = paths.len();
-    report.files_left -= paths.len().min(report.files_left);
-    report.rows_copied = found.values().map(|(rows, _)| rows).sum();
-    report.vectors_copied = found.values().map(|(_, vectors)| vectors).sum();
-    store.replace_files_with_batches(&paths, batches).await?;
-    Ok(report)
-}
-
-/// Fills in vectors of rows that have none from the team table, by embedded-text hash: a text
-/// anyone on the team embedded is not embedded again. Returns how many rows got one.
-pub async fn fill_embeddings(store: &Store, remote: &Remote, repo: &str) -> anyhow::Result<usize> {
-    let Some(table) = remote.repo_table(repo, false).await? else {
-        return Ok(0);
-    };
-    let mut rows = store.unembedded(50_000).await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let hashes: Vec<String> = rows.iter().map(|row| row.text_hash.clone()).collect();
-    let cache = table.cached_embeddings(&hashes).await.map_err(|error| remote_error(remote.uri(), &error.into()))?;
-    rows.retain_mut(|row| match cache.get(&row.text_hash) {
-        Some(vector) => {
-            row.embedding = Some(vector.clone());
-            true
-        }
-        None => false,
-    });
-    store.update_rows(&rows).await?;
-    Ok(rows.len())
-}
-
 /// One pushed ref of a repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct RefStatus {
@@ -826,9 +750,11 @@ pub async fn status(remote: &Remote, repo: Option<&str>) -> TeamStatus {
             embedded: 0,
             pushed_at: row.pushed_at,
         });
-        entry.files += 1;
-        entry.symbols += row.symbols as usize;
-        entry.embedded += row.embedded as usize;
+        if !row.is_header() {
+            entry.files += 1;
+            entry.symbols += row.symbols as usize;
+            entry.embedded += row.embedded as usize;
+        }
         if row.pushed_at > entry.pushed_at {
             entry.pushed_at = row.pushed_at;
             entry.commit = row.commit.clone();
