@@ -23,10 +23,11 @@
 //! - `mcp [symbols] [calls]`: the MCP server through a real `znt mcp` over stdio on crates of the
 //!   cargo registry (100 000 symbols by default): latency p50 / p99 and tokens per answer of
 //!   each tool.
-//! - `team [symbols] [rounds]`: the team tier against moto on loopback through `znt` on crates of
-//!   the cargo registry (20 000 symbols by default): push, a fresh clone's reuse against a fresh
-//!   index, bytes uploaded for a one-file edit, hybrid search with scope `all` over three team
-//!   repositories.
+//! - `team [symbols] [rounds] [--reuse DIR]`: the team tier against moto on loopback through
+//!   `znt` on crates of the cargo registry (20 000 symbols by default): push, a fresh clone's
+//!   reuse against a fresh index, bytes uploaded for a one-file edit, a `git checkout` of ~1 000
+//!   files, hybrid search with scope `all` over three team repositories. `--reuse DIR` keeps
+//!   the corpus and its fresh index in DIR for the next run (the peer's time is kept with them).
 //! - `deps [rounds] [--embed]`: the dependency tier on this repository's own lock files through
 //!   `znt deps index` and `znt serve`: names-ready time, reuse by a second workspace,
 //!   `workspace/symbol` and hybrid `zenith/search` latency with every dependency in scope.

@@ -579,7 +579,9 @@ async fn index(
         bar.finish_and_clear();
     }
     // Extends the indexes by what changed; only a missing index is trained from scratch.
-    store.maintain(crate::store::KEEP_VERSIONS).await?;
+    let maintained = std::time::Instant::now();
+    let maintenance = store.maintain(crate::store::KEEP_VERSIONS).await?;
+    tracing::debug!(ms = maintained.elapsed().as_millis() as u64, ?maintenance, "maintained");
     let stats = store.stats().await?;
     if quiet {
         return Ok(());

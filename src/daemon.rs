@@ -250,6 +250,7 @@ async fn apply(
         indexed.keys().filter(|path| in_scope(path) && !on_disk.contains(path.as_str())).cloned().collect();
 
     // Which files changed: hash them in parallel (reading is cheap next to parsing).
+    let started = std::time::Instant::now();
     let changed: Vec<&WorkspaceFile> = background_pool().install(|| {
         walk.files
             .par_iter()
@@ -260,6 +261,7 @@ async fn apply(
             .collect()
     });
     report.files_unchanged = walk.files.len() - changed.len();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, changed = changed.len(), "hashed the workspace");
     let indexed_at = now_micros();
     let total = changed.len();
     let mut done = 0;
@@ -267,8 +269,10 @@ async fn apply(
     let mut pending_deletes = vanished;
     report.files_deleted = pending_deletes.len();
     for group in changed.chunks(options.files_per_commit.max(1)) {
+        let started = std::time::Instant::now();
         let outcomes: Vec<FileOutcome> = background_pool()
             .install(|| group.par_iter().map(|file| process_file(file, &options.parse, indexed_at)).collect());
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, files = group.len(), "parsed");
         // Every file of the group is replaced, including files that now yield no symbols.
         let mut paths: Vec<String> = std::mem::take(&mut pending_deletes);
         let mut symbols = Vec::new();
@@ -296,7 +300,13 @@ async fn apply(
         }
         // Vectors of texts that are already embedded somewhere in the table are reused.
         let wanted: Vec<String> = symbols.iter().map(|s| s.text_hash.clone()).collect();
+        let started = std::time::Instant::now();
         let cache = store.cached_embeddings(&wanted).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            texts = wanted.len(),
+            "looked up the embedding cache"
+        );
         for symbol in &mut symbols {
             if let Some(vector) = cache.get(&symbol.text_hash) {
                 symbol.embedding = Some(vector.clone());
@@ -304,7 +314,9 @@ async fn apply(
             }
         }
         report.symbols_written += symbols.len();
+        let started = std::time::Instant::now();
         store.replace_files(&paths, &symbols).await?;
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, rows = symbols.len(), "committed");
         if let Some(names) = &mut report.replaced_names {
             names.extend(symbols.iter().map(crate::query::names::NameEntry::from));
         }

@@ -230,7 +230,16 @@ pub async fn sync_mirror(remote: &Remote, source: &ViewSource) -> anyhow::Result
     let Ok(_lock) = crate::daemon::IndexLock::acquire(&uri) else {
         return Ok(None);
     };
-    let mirror = Store::open(&StoreConfig::new(uri.clone())).await?;
+    let config = StoreConfig::new(uri.clone());
+    // A first sync starts from a copy of the team's table when the view is most of it.
+    if matches!(
+        Store::open(&StoreConfig { create_if_missing: false, ..config.clone() }).await,
+        Err(StoreError::NotFound { .. })
+    ) && let Some(table) = remote.repo_table(&source.repo, false).await?
+    {
+        pull::clone_matching(&table, remote, &source.files, &config).await?;
+    }
+    let mirror = Store::open(&config).await?;
     let have = mirror.file_hashes().await?;
     let wanted: Vec<(String, String)> = source
         .files

@@ -139,24 +139,57 @@ const QUERIES: &[&str] = &[
     "encode base64",
 ];
 
+/// Copies a directory tree (the kept workspace and index of `--reuse`).
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(status.success(), "cp -a {} {}", from.display(), to.display());
+}
+
 pub fn run(args: &[String]) {
-    let target: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let rounds: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let reuse = args.iter().position(|a| a == "--reuse").map(|i| PathBuf::from(&args[i + 1]));
+    let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let target: usize = numbers.first().copied().unwrap_or(20_000);
+    let rounds: usize = numbers.get(1).copied().unwrap_or(50);
     let base = tempfile::tempdir().unwrap();
     let (alice, bob) = (base.path().join("alice"), base.path().join("bob"));
-    std::fs::create_dir_all(&alice).unwrap();
-    let (crates, symbols) = crate::mcp::registry_workspace(&alice, target);
-    git(&alice, &["init", "-q"]);
-    git(&alice, &["remote", "add", "origin", "https://example.test/bench/app.git"]);
-    git(&alice, &["add", "-A"]);
-    git(&alice, &["commit", "-q", "-m", "corpus"]);
     let moto = start_moto();
     let znt = Znt { moto: &moto, home: base.path().join("home") };
     let (alice_index, bob_index) = (base.path().join("alice-index"), base.path().join("bob-index"));
+    // `--reuse DIR` keeps the corpus, its fresh index and the peer's time in DIR: later runs
+    // start from copies of them instead of embedding the whole corpus again.
+    let kept = reuse.as_ref().filter(|dir| dir.join("peer-seconds").exists());
+    let (crates, symbols, local) = if let Some(dir) = kept {
+        copy_tree(&dir.join("alice"), &alice);
+        copy_tree(&dir.join("alice-index"), &alice_index);
+        let kept: Vec<f64> = std::fs::read_to_string(dir.join("peer-seconds"))
+            .unwrap()
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        (kept[1] as usize, kept[2] as usize, Duration::from_secs_f64(kept[0]))
+    } else {
+        std::fs::create_dir_all(&alice).unwrap();
+        let (crates, symbols) = crate::mcp::registry_workspace(&alice, target);
+        git(&alice, &["init", "-q"]);
+        git(&alice, &["remote", "add", "origin", "https://example.test/bench/app.git"]);
+        git(&alice, &["add", "-A"]);
+        git(&alice, &["commit", "-q", "-m", "corpus"]);
+        let (local, _) = znt.run(&alice, &alice_index, &["index", "--no-team"]);
+        if let Some(dir) = &reuse {
+            std::fs::create_dir_all(dir).unwrap();
+            copy_tree(&alice, &dir.join("alice"));
+            copy_tree(&alice_index, &dir.join("alice-index"));
+            let kept = format!("{} {crates} {symbols}\n", local.as_secs_f64());
+            std::fs::write(dir.join("peer-seconds"), kept).unwrap();
+        }
+        (crates, symbols, local)
+    };
     println!("team: {} — {crates} crates of the cargo registry, {symbols} symbols; moto on loopback", crate::machine());
-
-    let (local, _) = znt.run(&alice, &alice_index, &["index", "--no-team"]);
-    println!("fresh index without the team (parse + embed): {:.1} s", local.as_secs_f64());
+    println!(
+        "fresh index without the team (parse + embed): {:.1} s{}",
+        local.as_secs_f64(),
+        if kept.is_some() { " (kept by --reuse)" } else { "" }
+    );
     let before = objects(&moto, "");
     let (push, _) = znt.run(&alice, &alice_index, &["team", "push"]);
     let after = objects(&moto, "");
@@ -219,6 +252,19 @@ pub fn run(args: &[String]) {
         bytes as f64 * 100.0 / table_bytes as f64,
         table_bytes as f64 / 1e6
     );
+    // Where those bytes went: the table's data, indexes and manifests, and the views.
+    let mut parts: std::collections::BTreeMap<String, u64> = Default::default();
+    for (key, size) in after.iter().filter(|(key, _)| !before.contains_key(*key)) {
+        let path = key.split(' ').next().unwrap_or_default();
+        let table = if path.contains("views.lance") { "views" } else { "symbols" };
+        let part = ["data/", "_indices/", "_versions/", "_transactions/", "_deletions/"]
+            .into_iter()
+            .find(|part| path.contains(part))
+            .unwrap_or("other");
+        *parts.entry(format!("{table} {}", part.trim_end_matches('/'))).or_default() += size;
+    }
+    let parts: Vec<String> = parts.iter().map(|(part, size)| format!("{part} {:.1} kB", *size as f64 / 1e3)).collect();
+    println!("  of which: {}", parts.join(", "));
 
     checkout(&znt, &alice, &alice_index);
 

@@ -3,6 +3,7 @@
 //! team's table ([`seed`]); otherwise the rows of each matching file version are copied
 //! ([`pull`]); texts anyone embedded keep their vectors ([`fill_embeddings`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -46,12 +47,24 @@ pub async fn seed(
         return Ok(None);
     };
     let on_disk = hash_workspace(root, options).await?;
+    clone_matching(&table, remote, &on_disk, &existing).await
+}
+
+/// Clones `table` to `target` (where no table exists) and deletes the rows of every version
+/// not in `wanted` (path → content hash), when the wanted versions are at least half of the
+/// table's rows; `None` otherwise (then copying rows one by one moves less).
+pub(super) async fn clone_matching(
+    table: &Store,
+    remote: &Remote,
+    wanted: &HashMap<String, String>,
+    target: &StoreConfig,
+) -> anyhow::Result<Option<SeedReport>> {
     let versions = table.file_versions().await.map_err(|error| remote_error(remote.uri(), &error.into()))?;
     let total: usize = versions.values().map(|(rows, _)| rows).sum();
     let mut report = SeedReport::default();
     let mut unwanted = Vec::new();
     for ((path, hash), (rows, vectors)) in versions {
-        if on_disk.get(&path) == Some(&hash) {
+        if wanted.get(&path) == Some(&hash) {
             report.files_copied += 1;
             report.rows_copied += rows;
             report.vectors_copied += vectors;
@@ -63,16 +76,16 @@ pub async fn seed(
     if report.rows_copied == 0 || report.rows_copied < total / 2 {
         return Ok(None);
     }
-    if let Err(error) = table.clone_into(&config.uri).await {
+    if let Err(error) = table.clone_into(&target.uri).await {
         // Lance commits a clone's manifest last: what a failed copy leaves is no table, only
         // files, and the next open would stumble on them.
-        let dataset = crate::store::dataset_uri_for(&config.uri);
+        let dataset = crate::store::dataset_uri_for(&target.uri);
         if !dataset.contains("://") {
             let _ = std::fs::remove_dir_all(&dataset);
         }
         return Err(remote_error(remote.uri(), &error.into()));
     }
-    let store = Store::open(&existing).await?;
+    let store = Store::open(&StoreConfig { create_if_missing: false, ..target.clone() }).await?;
     store.delete_versions(&unwanted).await?;
     Ok(Some(report))
 }
