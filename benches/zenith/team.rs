@@ -282,7 +282,7 @@ pub fn run(args: &[String]) {
 /// `git checkout` of a branch that differs in 1 000 files (a function appended to each): how
 /// long until the private index holds the branch's names, and how many vectors are reused.
 fn checkout(znt: &Znt, workspace: &Path, index: &Path) {
-    git(workspace, &["checkout", "-q", "-b", "wide-change"]);
+    git(workspace, &["checkout", "-q", "-B", "wide-change"]);
     let mut changed = 0;
     for path in rust_files(workspace).into_iter().take(1000) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
